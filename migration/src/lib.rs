@@ -1,0 +1,15 @@
+//! Database migrations: append-only, each with `down`. The first one creates the
+//! core model that all five profiles share (see `m20261121_000001_core`).
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261121_000001_core;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261121_000001_core::Migration)]
+    }
+}

@@ -1,0 +1,167 @@
+//! Start-up and shutdown: builds the core from config, binds one listener per
+//! enabled profile, serves them until the shutdown signal, then closes every
+//! realtime connection cleanly before returning.
+
+use std::{collections::BTreeMap, net::SocketAddr, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    config::{Config, Profile},
+    core::{Core, CoreRef, Limits, auth::TokenKeys, bus::Bus, db, mail::Mailer},
+    profiles,
+};
+
+/// Builds the core: database (migrated), bus, keys, mailer.
+pub async fn build_core(cfg: &Config) -> anyhow::Result<CoreRef> {
+    let db = db::connect_and_migrate(&cfg.database_url, cfg.database_max_connections)
+        .await
+        .with_context(|| format!("opening database {}", redact_url(&cfg.database_url)))?;
+    let access = secret_or_random(&cfg.jwt_access_secret.0, "JWT_ACCESS_SECRET");
+    let refresh = secret_or_random(&cfg.jwt_refresh_secret.0, "JWT_REFRESH_SECRET");
+    anyhow::ensure!(access != refresh, "JWT_ACCESS_SECRET and JWT_REFRESH_SECRET must differ");
+    let keys = TokenKeys::new(
+        access.as_bytes(),
+        refresh.as_bytes(),
+        cfg.access_ttl(),
+        cfg.refresh_ttl(),
+        cfg.bcrypt_cost,
+    );
+    let smtp = Some(cfg.smtp_url.0.as_str()).filter(|s| !s.is_empty());
+    let mailer = Mailer::new(smtp, &cfg.mail_from).context("SMTP_URL")?;
+    if smtp.is_none() {
+        tracing::info!("SMTP_URL unset: mails are written to the log");
+    }
+    let limits = Limits {
+        max_content_len: cfg.max_content_len,
+        max_name_len: cfg.max_name_len,
+        max_group_size: cfg.max_group_size,
+        history_page: cfg.history_page,
+    };
+    let core = Arc::new(Core::new(db, Bus::new(cfg.bus_capacity), keys, mailer, limits));
+    if let Some(url) = &cfg.public_url {
+        core.set_public_url(url.clone());
+    }
+    Ok(core)
+}
+
+fn secret_or_random(value: &str, name: &str) -> String {
+    if value.is_empty() {
+        tracing::warn!("{name} unset: using a random secret; sessions end when the process does");
+        crate::core::auth::random_hex(32)
+    } else {
+        value.to_owned()
+    }
+}
+
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://***{}", &url[..s], &url[at..]),
+        _ => url.to_owned(),
+    }
+}
+
+/// A running server: its bound addresses and the handle to stop it.
+pub struct Running {
+    pub core: CoreRef,
+    pub addrs: BTreeMap<Profile, SocketAddr>,
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Signals shutdown and waits until every listener has stopped.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        let _ = self.task.await;
+    }
+
+    /// The shutdown token: cancelling it stops the server.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Waits until the server has stopped (after the token was cancelled).
+    pub async fn wait(self) {
+        let _ = self.task.await;
+    }
+
+    pub fn url(&self, p: Profile) -> Option<String> {
+        self.addrs.get(&p).map(|a| display_url(*a))
+    }
+}
+
+/// The URL a person would type for a bound address.
+pub fn display_url(addr: SocketAddr) -> String {
+    if addr.ip().is_unspecified() {
+        format!("http://localhost:{}", addr.port())
+    } else {
+        format!("http://{addr}")
+    }
+}
+
+/// Binds every enabled profile's listener and starts serving in the background.
+pub async fn start(cfg: Config) -> anyhow::Result<Running> {
+    let core = build_core(&cfg).await?;
+    let mut listeners = Vec::new();
+    for p in cfg.served_profiles() {
+        let addr = cfg.addr(p);
+        let l = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding {p} on {addr}"))?;
+        listeners.push((p, l));
+    }
+    start_with(cfg, core, listeners).await
+}
+
+/// Serves the given listeners (already bound, e.g. on port 0 in tests).
+pub async fn start_with(cfg: Config, core: CoreRef, listeners: Vec<(Profile, TcpListener)>) -> anyhow::Result<Running> {
+    let shutdown = CancellationToken::new();
+    let mut addrs = BTreeMap::new();
+    let mut servers = Vec::new();
+    let mut closers = Vec::new();
+    for (p, listener) in listeners {
+        let addr = listener.local_addr()?;
+        addrs.insert(p, addr);
+        if p == Profile::Expresschat {
+            core.set_public_url(display_url(addr));
+        }
+        let built = profiles::build(p, core.clone(), &cfg, shutdown.clone())?;
+        closers.push(built.closer);
+        let token = shutdown.clone();
+        servers.push(tokio::spawn(async move {
+            let result = axum::serve(
+                listener,
+                built
+                    .router
+                    .into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(token.cancelled_owned())
+            .await;
+            if let Err(e) = result {
+                tracing::error!(profile = %p, error = %e, "listener failed");
+            }
+        }));
+    }
+    let token = shutdown.clone();
+    let task = tokio::spawn(async move {
+        token.cancelled().await;
+        tracing::info!("shutting down: closing realtime connections");
+        for close in closers.into_iter().flatten() {
+            close.await;
+        }
+        for s in servers {
+            // In-flight HTTP requests get a bounded grace period.
+            let _ = tokio::time::timeout(Duration::from_secs(10), s).await;
+        }
+        tracing::info!("stopped");
+    });
+    Ok(Running {
+        core,
+        addrs,
+        shutdown,
+        task,
+    })
+}

@@ -1,0 +1,120 @@
+//! The command line: `serve` (the default), `migrate`, `user create`. Every
+//! command reads the same [`Config`].
+
+use clap::{Parser, Subcommand};
+
+use crate::{
+    app,
+    config::Config,
+    core::{
+        accounts::{self, NewUser},
+        db,
+    },
+    telemetry,
+};
+
+#[derive(Parser)]
+#[command(name = "chatwire", version, about = "One real-time chat server behind five chat frontends")]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Serve every enabled profile (the default).
+    Serve,
+    /// Create or update the database schema, then exit.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Create a verified user with a password (for expresschat and calls).
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+    },
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let cfg = cli.config;
+    telemetry::init_tracing(&cfg.log, cfg.log_format);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(cfg).await,
+        Command::Migrate => {
+            db::connect_and_migrate(&cfg.database_url, 1).await?;
+            println!("chatwire: database is up to date");
+            Ok(())
+        }
+        Command::User(UserCommand::Create { name, email, password }) => {
+            let core = app::build_core(&cfg).await?;
+            let user = accounts::create_user(
+                &core,
+                NewUser {
+                    name,
+                    email: Some(email),
+                    username: None,
+                    password: Some(password),
+                    organization_id: None,
+                    role: "user".into(),
+                    verified: true,
+                },
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("chatwire: created user {} <{}>", user.id, user.email.unwrap_or_default());
+            Ok(())
+        }
+    }
+}
+
+async fn serve(cfg: Config) -> anyhow::Result<()> {
+    let skipped: Vec<_> = cfg.profiles.iter().filter(|p| !p.implemented()).collect();
+    if !skipped.is_empty() {
+        tracing::warn!(?skipped, "profiles not implemented yet are skipped");
+    }
+    let running = app::start(cfg).await?;
+    // One line per listener on stdout: people read it, test harnesses parse it.
+    for (p, _) in running.addrs.iter() {
+        println!("chatwire: {p} {}", running.url(*p).unwrap_or_default());
+    }
+    let token = running.shutdown_token();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        token.cancel();
+    });
+    running.wait().await;
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

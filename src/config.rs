@@ -1,0 +1,242 @@
+//! Configuration: one typed struct, read once at start from the environment (and a
+//! `.env` file), every field documented here and in `.env.example`. The same fields
+//! are also command-line flags (`chatwire serve --help`). Secrets never print.
+
+use std::{fmt, net::SocketAddr, str::FromStr, time::Duration};
+
+use clap::Args;
+
+/// The five frontends chatwire serves, each on its own listener.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Profile {
+    Expresschat,
+    Calls,
+    Orgchat,
+    Chatsphere,
+    Testcore,
+}
+
+impl Profile {
+    pub const ALL: [Profile; 5] = [
+        Profile::Expresschat,
+        Profile::Calls,
+        Profile::Orgchat,
+        Profile::Chatsphere,
+        Profile::Testcore,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Expresschat => "expresschat",
+            Profile::Calls => "calls",
+            Profile::Orgchat => "orgchat",
+            Profile::Chatsphere => "chatsphere",
+            Profile::Testcore => "testcore",
+        }
+    }
+
+    /// Whether chatwire serves this profile yet.
+    pub fn implemented(self) -> bool {
+        matches!(self, Profile::Expresschat)
+    }
+}
+
+impl FromStr for Profile {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Profile::ALL
+            .into_iter()
+            .find(|p| p.name().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| format!("unknown profile '{s}'"))
+    }
+}
+
+impl fmt::Display for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A secret string whose `Debug` does not show it.
+#[derive(Clone, Default)]
+pub struct Secret(pub String);
+
+impl FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_owned()))
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "\"***\"" })
+    }
+}
+
+/// Log output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct Config {
+    /// Database URL: `sqlite://path?mode=rwc` (embedded, the default) or
+    /// `postgres://user@host/db`.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://chatwire.db?mode=rwc")]
+    pub database_url: String,
+
+    /// Most pooled database connections.
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16)]
+    pub database_max_connections: u32,
+
+    /// Profiles to serve, comma separated (expresschat,calls,orgchat,chatsphere,testcore).
+    #[arg(long, env = "CHATWIRE_PROFILES", value_delimiter = ',', default_value = "expresschat,calls,orgchat,chatsphere,testcore")]
+    pub profiles: Vec<Profile>,
+
+    /// Listener of the expresschat profile.
+    #[arg(long, env = "CHATWIRE_EXPRESSCHAT_ADDR", default_value = "0.0.0.0:3000")]
+    pub expresschat_addr: SocketAddr,
+    /// Listener of the calls profile.
+    #[arg(long, env = "CHATWIRE_CALLS_ADDR", default_value = "0.0.0.0:3001")]
+    pub calls_addr: SocketAddr,
+    /// Listener of the orgchat profile.
+    #[arg(long, env = "CHATWIRE_ORGCHAT_ADDR", default_value = "0.0.0.0:3002")]
+    pub orgchat_addr: SocketAddr,
+    /// Listener of the chatsphere profile.
+    #[arg(long, env = "CHATWIRE_CHATSPHERE_ADDR", default_value = "0.0.0.0:3003")]
+    pub chatsphere_addr: SocketAddr,
+    /// Listener of the testcore profile.
+    #[arg(long, env = "CHATWIRE_TESTCORE_ADDR", default_value = "0.0.0.0:3004")]
+    pub testcore_addr: SocketAddr,
+
+    /// Log filter (tracing-subscriber EnvFilter syntax), e.g. `info,chatwire=debug`.
+    #[arg(long, env = "CHATWIRE_LOG", default_value = "info")]
+    pub log: String,
+    /// Log format: human or json (one JSON object per line, on stderr).
+    #[arg(long, env = "CHATWIRE_LOG_FORMAT", value_enum, default_value = "human")]
+    pub log_format: LogFormat,
+
+    /// Secret for access tokens. When unset a random one is made at start (sessions
+    /// then end with the process; set it in production and in cluster mode).
+    #[arg(long, env = "JWT_ACCESS_SECRET", default_value = "", hide_default_value = true)]
+    pub jwt_access_secret: Secret,
+    /// Secret for refresh tokens (must differ from the access secret).
+    #[arg(long, env = "JWT_REFRESH_SECRET", default_value = "", hide_default_value = true)]
+    pub jwt_refresh_secret: Secret,
+    /// Access token lifetime in seconds.
+    #[arg(long, env = "ACCESS_TOKEN_TTL_SECS", default_value_t = 900)]
+    pub access_token_ttl_secs: u64,
+    /// Refresh token lifetime in seconds.
+    #[arg(long, env = "REFRESH_TOKEN_TTL_SECS", default_value_t = 30 * 24 * 3600)]
+    pub refresh_token_ttl_secs: u64,
+    /// bcrypt cost for new password hashes (4..=31).
+    #[arg(long, env = "BCRYPT_COST", default_value_t = 10, value_parser = clap::value_parser!(u32).range(4..=31))]
+    pub bcrypt_cost: u32,
+    /// Whether auth cookies carry the `Secure` attribute (set behind HTTPS).
+    #[arg(long, env = "COOKIE_SECURE", default_value_t = false)]
+    pub cookie_secure: bool,
+
+    /// Base URL used in mailed links; defaults to the expresschat listener's URL.
+    #[arg(long, env = "PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// SMTP server URL (`smtps://user:pass@host:465` or `smtp://host:25`); mails go to
+    /// the log when unset.
+    #[arg(long, env = "SMTP_URL", default_value = "", hide_default_value = true)]
+    pub smtp_url: Secret,
+    /// Sender address of mails.
+    #[arg(long, env = "MAIL_FROM", default_value = "chatwire <no-reply@localhost>")]
+    pub mail_from: String,
+
+    /// Origins allowed by CORS, comma separated, with credentials. Empty: any origin,
+    /// without credentials (same-origin pages need no CORS at all).
+    #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',', default_value = "")]
+    pub cors_origins: Vec<String>,
+
+    /// Longest message content, in characters.
+    #[arg(long, env = "MAX_CONTENT_LEN", default_value_t = 10_000)]
+    pub max_content_len: usize,
+    /// Longest user, group or room name, in characters.
+    #[arg(long, env = "MAX_NAME_LEN", default_value_t = 100)]
+    pub max_name_len: usize,
+    /// Most members a group may be created with.
+    #[arg(long, env = "MAX_GROUP_SIZE", default_value_t = 10_000)]
+    pub max_group_size: usize,
+    /// Largest incoming WebSocket frame / HTTP body / polling payload, in bytes.
+    #[arg(long, env = "MAX_FRAME_BYTES", default_value_t = 256 * 1024)]
+    pub max_frame_bytes: usize,
+    /// Packets buffered per Socket.IO connection before emits fail.
+    #[arg(long, env = "SOCKET_BUFFER", default_value_t = 1024)]
+    pub socket_buffer: usize,
+    /// Events a connection may have queued for processing before it is dropped as abusive.
+    #[arg(long, env = "INBOX_CAPACITY", default_value_t = 1024)]
+    pub inbox_capacity: usize,
+    /// Most messages one history request returns.
+    #[arg(long, env = "HISTORY_PAGE", default_value_t = 500)]
+    pub history_page: u64,
+    /// Events the bus buffers per subscriber before a slow one loses events.
+    #[arg(long, env = "BUS_CAPACITY", default_value_t = 65_536)]
+    pub bus_capacity: usize,
+}
+
+impl Config {
+    /// The listener address of a profile.
+    pub fn addr(&self, p: Profile) -> SocketAddr {
+        match p {
+            Profile::Expresschat => self.expresschat_addr,
+            Profile::Calls => self.calls_addr,
+            Profile::Orgchat => self.orgchat_addr,
+            Profile::Chatsphere => self.chatsphere_addr,
+            Profile::Testcore => self.testcore_addr,
+        }
+    }
+
+    pub fn access_ttl(&self) -> Duration {
+        Duration::from_secs(self.access_token_ttl_secs)
+    }
+
+    pub fn refresh_ttl(&self) -> Duration {
+        Duration::from_secs(self.refresh_token_ttl_secs)
+    }
+
+    /// The enabled profiles that chatwire implements, deduplicated, in config order.
+    pub fn served_profiles(&self) -> Vec<Profile> {
+        let mut out = Vec::new();
+        for p in &self.profiles {
+            if p.implemented() && !out.contains(p) {
+                out.push(*p);
+            }
+        }
+        out
+    }
+
+    /// A config from defaults and the environment only (no command line).
+    pub fn from_env() -> Result<Self, clap::Error> {
+        #[derive(clap::Parser)]
+        struct Only {
+            #[command(flatten)]
+            config: Config,
+        }
+        use clap::Parser;
+        Only::try_parse_from(["chatwire"]).map(|o| o.config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profiles_parse_case_insensitively() {
+        assert_eq!("Calls".parse::<Profile>().unwrap(), Profile::Calls);
+        assert!("nope".parse::<Profile>().is_err());
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let s = Secret("hunter2".into());
+        assert_eq!(format!("{s:?}"), "\"***\"");
+    }
+}

@@ -1,0 +1,479 @@
+//! Conversations: self, direct, group and room; membership, admin rights and
+//! organization scoping. A direct conversation is one row per pair of users
+//! (`direct_key`), whichever profile opened it, so every profile sees the same one.
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use entity::{conversations, memberships, users};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    TransactionTrait, sea_query::Expr,
+};
+
+use super::bus::{Audience, ConnId, ConvRef, EventKind};
+use super::{Core, Error, Result};
+
+/// The kind of a conversation, stored as text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    SelfChat,
+    Direct,
+    Group,
+    Room,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::SelfChat => "self",
+            Kind::Direct => "direct",
+            Kind::Group => "group",
+            Kind::Room => "room",
+        }
+    }
+
+    pub fn parse(s: &str) -> Kind {
+        match s {
+            "self" => Kind::SelfChat,
+            "direct" => Kind::Direct,
+            "group" => Kind::Group,
+            _ => Kind::Room,
+        }
+    }
+}
+
+pub fn conv_ref(c: &conversations::Model) -> ConvRef {
+    ConvRef {
+        id: c.id,
+        kind: Kind::parse(&c.kind),
+        name: c.name.clone(),
+        organization_id: c.organization_id,
+    }
+}
+
+fn direct_key(a: i64, b: i64) -> String {
+    let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+    format!("dm:{lo}:{hi}")
+}
+
+fn self_key(user: i64) -> String {
+    format!("self:{user}")
+}
+
+async fn insert_conversation<C: ConnectionTrait>(
+    db: &C,
+    kind: Kind,
+    name: Option<String>,
+    description: Option<String>,
+    organization_id: Option<i64>,
+    admin_id: Option<i64>,
+    key: Option<String>,
+) -> std::result::Result<conversations::Model, sea_orm::DbErr> {
+    let now = Utc::now();
+    conversations::ActiveModel {
+        kind: Set(kind.as_str().to_owned()),
+        name: Set(name),
+        description: Set(description),
+        organization_id: Set(organization_id),
+        admin_id: Set(admin_id),
+        is_private: Set(false),
+        direct_key: Set(key),
+        last_seq: Set(0),
+        last_message_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+}
+
+async fn insert_members<C: ConnectionTrait>(db: &C, conv: i64, users: &[i64]) -> Result<()> {
+    let now = Utc::now();
+    let rows = users.iter().map(|&u| memberships::ActiveModel {
+        conversation_id: Set(conv),
+        user_id: Set(u),
+        role: Set("member".into()),
+        read_seq: Set(0),
+        joined_at: Set(now),
+    });
+    memberships::Entity::insert_many(rows).exec(db).await?;
+    Ok(())
+}
+
+/// The user's self conversation, created on first use.
+pub async fn ensure_self<C: ConnectionTrait>(_core: &Core, db: &C, user: i64) -> Result<conversations::Model> {
+    let key = self_key(user);
+    if let Some(c) = find_by_key(db, &key).await? {
+        return Ok(c);
+    }
+    match insert_conversation(db, Kind::SelfChat, None, None, None, Some(user), Some(key.clone())).await {
+        Ok(c) => {
+            insert_members(db, c.id, &[user]).await?;
+            Ok(c)
+        }
+        // Two first uses at once: the other one created it.
+        Err(e) if super::error::is_unique_violation(&e) => find_by_key(db, &key).await?.ok_or(Error::Internal),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn find_by_key<C: ConnectionTrait>(db: &C, key: &str) -> Result<Option<conversations::Model>> {
+    Ok(conversations::Entity::find()
+        .filter(conversations::Column::DirectKey.eq(key))
+        .one(db)
+        .await?)
+}
+
+pub async fn self_chat(core: &Core, user: i64) -> Result<conversations::Model> {
+    ensure_self(core, &core.db, user).await
+}
+
+pub async fn find_direct(core: &Core, a: i64, b: i64) -> Result<Option<conversations::Model>> {
+    find_by_key(&core.db, &direct_key(a, b)).await
+}
+
+/// Opens the direct conversation between `me` and `other`, creating it (and
+/// announcing it) if it did not exist. Returns the conversation and whether it was
+/// created now.
+pub async fn open_direct(core: &Core, me: &users::Model, other: i64, origin: Option<ConnId>) -> Result<(conversations::Model, bool)> {
+    if other == me.id {
+        return Err(Error::invalid("cannot open a direct chat with yourself"));
+    }
+    let partner = super::accounts::get(core, other).await?;
+    if partner.organization_id != me.organization_id {
+        return Err(Error::NotFound("user"));
+    }
+    let key = direct_key(me.id, other);
+    if let Some(c) = find_by_key(&core.db, &key).await? {
+        return Ok((c, false));
+    }
+    let txn = core.db.begin().await?;
+    let conv = match insert_conversation(&txn, Kind::Direct, None, None, me.organization_id, None, Some(key.clone())).await {
+        Ok(c) => c,
+        Err(e) if super::error::is_unique_violation(&e) => {
+            drop(txn);
+            return Ok((find_by_key(&core.db, &key).await?.ok_or(Error::Internal)?, false));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    insert_members(&txn, conv.id, &[me.id, other]).await?;
+    txn.commit().await?;
+    core.bus.publish(
+        Audience::Users(vec![me.id, other]),
+        origin,
+        EventKind::ConversationCreated {
+            conversation: conv_ref(&conv),
+            creator_id: me.id,
+            creator_name: me.name.clone(),
+            members: vec![me.id, other],
+        },
+    );
+    Ok((conv, true))
+}
+
+/// Creates a group with `creator` as admin and the given participants (unknown
+/// ids, ids outside the creator's organization and duplicates are refused).
+pub async fn create_group(
+    core: &Core,
+    creator: &users::Model,
+    name: &str,
+    description: Option<&str>,
+    participants: &[i64],
+    kind: Kind,
+    origin: Option<ConnId>,
+) -> Result<conversations::Model> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(Error::invalid("name is required"));
+    }
+    if name.chars().count() > core.limits.max_name_len {
+        return Err(Error::invalid("name is too long"));
+    }
+    if description.is_some_and(|d| d.chars().count() > core.limits.max_content_len) {
+        return Err(Error::invalid("description is too long"));
+    }
+    let mut members = vec![creator.id];
+    for &p in participants {
+        if !members.contains(&p) {
+            members.push(p);
+        }
+    }
+    if members.len() > core.limits.max_group_size {
+        return Err(Error::invalid("too many participants"));
+    }
+    let found = users::Entity::find()
+        .filter(users::Column::Id.is_in(members.clone()))
+        .all(&core.db)
+        .await?;
+    if found.len() != members.len() || found.iter().any(|u| u.organization_id != creator.organization_id) {
+        return Err(Error::NotFound("user"));
+    }
+    let txn = core.db.begin().await?;
+    let conv = insert_conversation(
+        &txn,
+        kind,
+        Some(name.to_owned()),
+        description.map(str::to_owned),
+        creator.organization_id,
+        Some(creator.id),
+        None,
+    )
+    .await?;
+    insert_members(&txn, conv.id, &members).await?;
+    txn.commit().await?;
+    core.bus.publish(
+        Audience::Users(members.clone()),
+        origin,
+        EventKind::ConversationCreated {
+            conversation: conv_ref(&conv),
+            creator_id: creator.id,
+            creator_name: creator.name.clone(),
+            members,
+        },
+    );
+    Ok(conv)
+}
+
+pub async fn get(core: &Core, id: i64) -> Result<conversations::Model> {
+    conversations::Entity::find_by_id(id)
+        .one(&core.db)
+        .await?
+        .ok_or(Error::NotFound("conversation"))
+}
+
+pub async fn membership<C: ConnectionTrait>(db: &C, conv: i64, user: i64) -> Result<Option<memberships::Model>> {
+    Ok(memberships::Entity::find_by_id((conv, user)).one(db).await?)
+}
+
+/// The conversation, if `user` is a member and it is of one of `kinds`. A
+/// conversation the user is not in is reported as not found: its existence is not
+/// the caller's business.
+pub async fn require_member(core: &Core, conv: i64, user: i64, kinds: &[Kind]) -> Result<(conversations::Model, memberships::Model)> {
+    let c = get(core, conv).await?;
+    if !kinds.contains(&Kind::parse(&c.kind)) {
+        return Err(Error::NotFound("conversation"));
+    }
+    let m = membership(&core.db, conv, user).await?.ok_or(Error::NotFound("conversation"))?;
+    Ok((c, m))
+}
+
+/// As [`require_member`], and the user must be the conversation's admin.
+pub async fn require_admin(core: &Core, conv: i64, user: i64, kinds: &[Kind]) -> Result<conversations::Model> {
+    let (c, _) = require_member(core, conv, user, kinds).await?;
+    if c.admin_id != Some(user) {
+        return Err(Error::PermissionDenied("only the admin can do that"));
+    }
+    Ok(c)
+}
+
+pub async fn member_ids<C: ConnectionTrait>(db: &C, conv: i64) -> Result<Vec<i64>> {
+    Ok(memberships::Entity::find()
+        .filter(memberships::Column::ConversationId.eq(conv))
+        .order_by_asc(memberships::Column::JoinedAt)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| m.user_id)
+        .collect())
+}
+
+/// A member with their name and read pointer.
+#[derive(Clone, Debug)]
+pub struct Member {
+    pub user_id: i64,
+    pub name: String,
+    pub read_seq: i64,
+}
+
+pub async fn members(core: &Core, conv: i64) -> Result<Vec<Member>> {
+    let rows = memberships::Entity::find()
+        .filter(memberships::Column::ConversationId.eq(conv))
+        .order_by_asc(memberships::Column::JoinedAt)
+        .all(&core.db)
+        .await?;
+    let ids: Vec<i64> = rows.iter().map(|m| m.user_id).collect();
+    let names = super::accounts::names(&core.db, &ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|m| Member {
+            name: names.get(&m.user_id).cloned().unwrap_or_default(),
+            user_id: m.user_id,
+            read_seq: m.read_seq,
+        })
+        .collect())
+}
+
+/// One entry of a user's conversation list.
+#[derive(Clone, Debug)]
+pub struct Summary {
+    pub conversation: conversations::Model,
+    pub unread: i64,
+    /// For direct conversations: the other member.
+    pub partner: Option<(i64, String)>,
+}
+
+/// The user's conversations of the given kinds, most recently active first, with
+/// unread counts derived from the read pointer.
+pub async fn list_for_user(core: &Core, user: i64, kinds: &[Kind]) -> Result<Vec<Summary>> {
+    let mine = memberships::Entity::find()
+        .filter(memberships::Column::UserId.eq(user))
+        .all(&core.db)
+        .await?;
+    if mine.is_empty() {
+        return Ok(Vec::new());
+    }
+    let read: HashMap<i64, i64> = mine.iter().map(|m| (m.conversation_id, m.read_seq)).collect();
+    let kind_strs: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+    let convs = conversations::Entity::find()
+        .filter(conversations::Column::Id.is_in(read.keys().copied()))
+        .filter(conversations::Column::Kind.is_in(kind_strs))
+        .all(&core.db)
+        .await?;
+    let direct_ids: Vec<i64> = convs
+        .iter()
+        .filter(|c| c.kind == Kind::Direct.as_str())
+        .map(|c| c.id)
+        .collect();
+    let mut partners: HashMap<i64, i64> = HashMap::new();
+    if !direct_ids.is_empty() {
+        for m in memberships::Entity::find()
+            .filter(memberships::Column::ConversationId.is_in(direct_ids))
+            .filter(memberships::Column::UserId.ne(user))
+            .all(&core.db)
+            .await?
+        {
+            partners.insert(m.conversation_id, m.user_id);
+        }
+    }
+    let names = super::accounts::names(&core.db, &partners.values().copied().collect::<Vec<_>>()).await?;
+    let mut out: Vec<Summary> = convs
+        .into_iter()
+        .map(|c| Summary {
+            unread: (c.last_seq - read.get(&c.id).copied().unwrap_or(0)).max(0),
+            partner: partners
+                .get(&c.id)
+                .map(|p| (*p, names.get(p).cloned().unwrap_or_default())),
+            conversation: c,
+        })
+        .collect();
+    out.sort_by_key(|s| std::cmp::Reverse(last_activity(&s.conversation)));
+    Ok(out)
+}
+
+/// When a conversation last saw a message, or its creation time.
+pub fn last_activity(c: &conversations::Model) -> chrono::DateTime<Utc> {
+    c.last_message_at.unwrap_or(c.created_at)
+}
+
+/// Adds `member` to a group; only the admin may.
+pub async fn add_member(core: &Core, actor: i64, conv: i64, member: i64, origin: Option<ConnId>) -> Result<conversations::Model> {
+    let c = require_admin(core, conv, actor, &[Kind::Group]).await?;
+    let user = super::accounts::get(core, member).await?;
+    if user.organization_id != c.organization_id {
+        return Err(Error::NotFound("user"));
+    }
+    if membership(&core.db, conv, member).await?.is_some() {
+        return Err(Error::Conflict("user is already a member"));
+    }
+    let before = member_ids(&core.db, conv).await?;
+    insert_members(&core.db, conv, &[member]).await?;
+    let mut audience = before;
+    audience.push(member);
+    core.bus.publish(
+        Audience::Users(audience),
+        origin,
+        EventKind::MemberAdded {
+            conversation: conv_ref(&c),
+            user_id: member,
+            by: actor,
+        },
+    );
+    Ok(c)
+}
+
+/// Removes `member` from a group; the admin may remove anyone but themself.
+pub async fn kick(core: &Core, actor: i64, conv: i64, member: i64, origin: Option<ConnId>) -> Result<conversations::Model> {
+    let c = require_admin(core, conv, actor, &[Kind::Group]).await?;
+    if member == actor {
+        return Err(Error::invalid("the admin cannot remove themself"));
+    }
+    remove(core, &c, member, Some(actor), origin).await?;
+    Ok(c)
+}
+
+/// `user` leaves a group; the admin must hand the admin right over first.
+pub async fn leave(core: &Core, user: i64, conv: i64, origin: Option<ConnId>) -> Result<conversations::Model> {
+    let (c, _) = require_member(core, conv, user, &[Kind::Group]).await?;
+    if c.admin_id == Some(user) {
+        return Err(Error::PermissionDenied("the admin cannot leave the group"));
+    }
+    remove(core, &c, user, None, origin).await?;
+    Ok(c)
+}
+
+async fn remove(core: &Core, c: &conversations::Model, member: i64, by: Option<i64>, origin: Option<ConnId>) -> Result<()> {
+    let audience = member_ids(&core.db, c.id).await?;
+    if !audience.contains(&member) {
+        return Err(Error::NotFound("member"));
+    }
+    let user = super::accounts::get(core, member).await?;
+    memberships::Entity::delete_by_id((c.id, member)).exec(&core.db).await?;
+    core.bus.publish(
+        Audience::Users(audience),
+        origin,
+        EventKind::MemberRemoved {
+            conversation: conv_ref(c),
+            user_id: member,
+            user_name: user.name,
+            by,
+        },
+    );
+    Ok(())
+}
+
+/// Moves the admin right of a group to another member.
+pub async fn change_admin(core: &Core, actor: i64, conv: i64, member: i64, origin: Option<ConnId>) -> Result<conversations::Model> {
+    let c = require_admin(core, conv, actor, &[Kind::Group]).await?;
+    if member == actor {
+        return Err(Error::invalid("already the admin"));
+    }
+    if membership(&core.db, conv, member).await?.is_none() {
+        return Err(Error::NotFound("member"));
+    }
+    conversations::Entity::update_many()
+        .col_expr(conversations::Column::AdminId, Expr::value(member))
+        .col_expr(conversations::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(conversations::Column::Id.eq(conv))
+        .filter(conversations::Column::AdminId.eq(actor))
+        .exec(&core.db)
+        .await?;
+    let audience = member_ids(&core.db, conv).await?;
+    core.bus.publish(
+        Audience::Users(audience),
+        origin,
+        EventKind::AdminChanged {
+            conversation: conv_ref(&c),
+            from: actor,
+            to: member,
+        },
+    );
+    Ok(c)
+}
+
+/// Deletes a group with its messages; only the admin may.
+pub async fn delete_group(core: &Core, actor: i64, conv: i64, origin: Option<ConnId>) -> Result<conversations::Model> {
+    let c = require_admin(core, conv, actor, &[Kind::Group]).await?;
+    let audience = member_ids(&core.db, conv).await?;
+    conversations::Entity::delete_by_id(conv).exec(&core.db).await?;
+    core.bus.publish(
+        Audience::Users(audience),
+        origin,
+        EventKind::ConversationDeleted {
+            conversation: conv_ref(&c),
+            by: actor,
+        },
+    );
+    Ok(c)
+}

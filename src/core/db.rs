@@ -1,0 +1,36 @@
+//! Opening the database: SQLite in a file by default (created, WAL, busy timeout),
+//! PostgreSQL by URL; migrations run at start so `cargo run` needs nothing installed.
+
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+
+/// Connects and brings the schema up to date.
+pub async fn connect_and_migrate(url: &str, max_connections: u32) -> anyhow::Result<DatabaseConnection> {
+    let db = connect(url, max_connections).await?;
+    Migrator::up(&db, None).await?;
+    Ok(db)
+}
+
+/// Connects without migrating.
+pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<DatabaseConnection> {
+    let mut opts = ConnectOptions::new(url.to_owned());
+    opts.max_connections(max_connections)
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(10))
+        .sqlx_logging(false);
+    if url.starts_with("sqlite:") {
+        // WAL lets readers run beside the one writer; the busy timeout makes a second
+        // writer wait instead of failing. Every write transaction in the core starts
+        // with its write, so waiting is enough (no read-then-upgrade deadlocks).
+        opts.map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+                .create_if_missing(true)
+        });
+    }
+    Ok(Database::connect(opts).await?)
+}

@@ -1,0 +1,190 @@
+//! Messages: send (sequence assigned in the transaction, persisted, then published),
+//! history pages by sequence, and read pointers.
+
+use chrono::Utc;
+use entity::{conversations, memberships, messages, users};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    TransactionTrait,
+    sea_query::{Expr, ExprTrait},
+};
+
+use super::bus::{Audience, ConnId, EventKind, MessageOut};
+use super::conversations::{Kind, conv_ref, member_ids, require_member};
+use super::{Core, Error, Result};
+
+/// How a new message is addressed on the bus.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// Every connection of every member (personal and group chats).
+    Members,
+    /// The connections that joined the conversation's live room.
+    Room,
+}
+
+/// What to send.
+pub struct NewMessage<'a> {
+    pub conversation_id: i64,
+    pub content: &'a str,
+    /// text, image, file...
+    pub kind: &'a str,
+    /// A client-chosen reference (testcore `MessageId`), kept for edits and deletes.
+    pub client_ref: Option<String>,
+}
+
+/// Persists a message from `sender` and publishes it. The sender must be a member
+/// of a conversation of one of `kinds`.
+pub async fn send(
+    core: &Core,
+    sender: &users::Model,
+    msg: NewMessage<'_>,
+    kinds: &[Kind],
+    delivery: Delivery,
+    origin: Option<ConnId>,
+) -> Result<MessageOut> {
+    check_content(core, msg.content)?;
+    let (conv, _) = require_member(core, msg.conversation_id, sender.id, kinds).await?;
+    let now = Utc::now();
+    let txn = core.db.begin().await?;
+    // The write comes first, so on SQLite this transaction takes the write lock at
+    // once (waiting on the busy timeout) and never has to upgrade a read lock.
+    let bumped = conversations::Entity::update_many()
+        .col_expr(conversations::Column::LastSeq, Expr::col(conversations::Column::LastSeq).add(1))
+        .col_expr(conversations::Column::LastMessageAt, Expr::value(now))
+        .filter(conversations::Column::Id.eq(conv.id))
+        .exec_with_returning(&txn)
+        .await?;
+    let seq = bumped.first().ok_or(Error::NotFound("conversation"))?.last_seq;
+    let row = messages::ActiveModel {
+        conversation_id: Set(conv.id),
+        seq: Set(seq),
+        sender_id: Set(sender.id),
+        content: Set(msg.content.to_owned()),
+        kind: Set(msg.kind.to_owned()),
+        is_encrypted: Set(false),
+        client_ref: Set(msg.client_ref),
+        created_at: Set(now),
+        updated_at: Set(now),
+        deleted_at: Set(None),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    // The sender has read their own message.
+    memberships::Entity::update_many()
+        .col_expr(memberships::Column::ReadSeq, Expr::value(seq))
+        .filter(memberships::Column::ConversationId.eq(conv.id))
+        .filter(memberships::Column::UserId.eq(sender.id))
+        .exec(&txn)
+        .await?;
+    let audience = match delivery {
+        Delivery::Members => Audience::Users(member_ids(&txn, conv.id).await?),
+        Delivery::Room => Audience::Room(conv.id),
+    };
+    txn.commit().await?;
+    let out = MessageOut {
+        id: row.id,
+        conversation: conv_ref(&conv),
+        seq,
+        sender_id: sender.id,
+        sender_name: sender.name.clone(),
+        content: row.content,
+        kind: row.kind,
+        is_encrypted: row.is_encrypted,
+        client_ref: row.client_ref,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    };
+    metrics::counter!("chatwire_messages_total").increment(1);
+    core.bus.publish(audience, origin, EventKind::MessageCreated(out.clone()));
+    Ok(out)
+}
+
+fn check_content(core: &Core, content: &str) -> Result<()> {
+    if content.trim().is_empty() {
+        return Err(Error::invalid("content is required"));
+    }
+    if content.chars().count() > core.limits.max_content_len {
+        return Err(Error::invalid(format!(
+            "content is longer than {} characters",
+            core.limits.max_content_len
+        )));
+    }
+    Ok(())
+}
+
+/// A page of a conversation's messages, newest first: those with a sequence below
+/// `before` (all when None), at most `limit`. Deleted messages are left out. Cost
+/// is O(page): the (conversation, seq) index serves it.
+pub async fn history(core: &Core, conv: &conversations::Model, before: Option<i64>, limit: u64) -> Result<Vec<MessageOut>> {
+    let mut q = messages::Entity::find()
+        .filter(messages::Column::ConversationId.eq(conv.id))
+        .filter(messages::Column::DeletedAt.is_null());
+    if let Some(b) = before {
+        q = q.filter(messages::Column::Seq.lt(b));
+    }
+    let rows = q
+        .order_by_desc(messages::Column::Seq)
+        .limit(limit)
+        .all(&core.db)
+        .await?;
+    let senders: Vec<i64> = rows.iter().map(|m| m.sender_id).collect();
+    let names = super::accounts::names(&core.db, &senders).await?;
+    let cref = conv_ref(conv);
+    Ok(rows
+        .into_iter()
+        .map(|m| MessageOut {
+            id: m.id,
+            conversation: cref.clone(),
+            seq: m.seq,
+            sender_id: m.sender_id,
+            sender_name: names.get(&m.sender_id).cloned().unwrap_or_default(),
+            content: m.content,
+            kind: m.kind,
+            is_encrypted: m.is_encrypted,
+            client_ref: m.client_ref,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        })
+        .collect())
+}
+
+/// Moves `user`'s read pointer in a conversation forward to `up_to` (the latest
+/// message when None) and tells the other members. Never moves it back.
+pub async fn mark_read(
+    core: &Core,
+    user: i64,
+    conv_id: i64,
+    up_to: Option<i64>,
+    kinds: &[Kind],
+    origin: Option<ConnId>,
+) -> Result<i64> {
+    let (conv, m) = require_member(core, conv_id, user, kinds).await?;
+    let seq = std::cmp::min(up_to.unwrap_or(conv.last_seq), conv.last_seq);
+    if seq > m.read_seq {
+        memberships::Entity::update_many()
+            .col_expr(memberships::Column::ReadSeq, Expr::value(seq))
+            .filter(memberships::Column::ConversationId.eq(conv.id))
+            .filter(memberships::Column::UserId.eq(user))
+            .filter(memberships::Column::ReadSeq.lt(seq))
+            .exec(&core.db)
+            .await?;
+    }
+    let others: Vec<i64> = member_ids(&core.db, conv.id)
+        .await?
+        .into_iter()
+        .filter(|&u| u != user)
+        .collect();
+    core.bus.publish(
+        Audience::Users(others),
+        origin,
+        EventKind::ReadUpTo {
+            conversation: conv_ref(&conv),
+            reader_id: user,
+            seq,
+            message_id: None,
+            sender_id: None,
+        },
+    );
+    Ok(seq)
+}

@@ -1,0 +1,70 @@
+//! The core: rules and data shared by every profile. It knows no wire shape; the
+//! profiles know no SQL. Services are free functions over [`Core`], grouped by
+//! domain; every change they commit is published on the [`bus`].
+
+pub mod accounts;
+pub mod auth;
+pub mod bus;
+pub mod conversations;
+pub mod db;
+pub mod error;
+pub mod mail;
+pub mod messages;
+pub mod presence;
+
+use std::sync::{Arc, OnceLock};
+
+use sea_orm::DatabaseConnection;
+
+pub use error::{Error, Result};
+
+/// Size limits applied by the core (the transports add frame limits of their own).
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Longest message content, in characters.
+    pub max_content_len: usize,
+    /// Longest user, group or room name, in characters.
+    pub max_name_len: usize,
+    /// Most members a group may be created with.
+    pub max_group_size: usize,
+    /// Most messages one history page returns.
+    pub history_page: u64,
+}
+
+/// Everything the services need, shared behind an `Arc`.
+pub struct Core {
+    pub db: DatabaseConnection,
+    pub bus: bus::Bus,
+    pub keys: auth::TokenKeys,
+    pub mailer: mail::Mailer,
+    pub limits: Limits,
+    pub presence: presence::Presence,
+    /// Base URL for links in mails; set from config or, when unset, from the first
+    /// bound listener.
+    public_url: OnceLock<String>,
+}
+
+pub type CoreRef = Arc<Core>;
+
+impl Core {
+    pub fn new(db: DatabaseConnection, bus: bus::Bus, keys: auth::TokenKeys, mailer: mail::Mailer, limits: Limits) -> Self {
+        Core {
+            db,
+            bus,
+            keys,
+            mailer,
+            limits,
+            presence: presence::Presence::default(),
+            public_url: OnceLock::new(),
+        }
+    }
+
+    /// Sets the base URL for links once; later calls are ignored.
+    pub fn set_public_url(&self, url: String) {
+        let _ = self.public_url.set(url.trim_end_matches('/').to_owned());
+    }
+
+    pub fn public_url(&self) -> &str {
+        self.public_url.get().map(String::as_str).unwrap_or("http://localhost:3000")
+    }
+}

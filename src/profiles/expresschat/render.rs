@@ -1,0 +1,123 @@
+//! Renders core bus events as expresschat events for this listener's sockets. The
+//! original sends some events to "self" and others to "the other members"; the
+//! split follows the event's actor.
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::{Ctx, wire::*};
+use crate::core::{
+    bus::{Audience, Event, EventKind},
+    conversations::Kind,
+};
+use crate::transport::socketio::emit_to_users;
+
+fn users(a: &Audience) -> Vec<i64> {
+    match a {
+        Audience::Users(u) => u.clone(),
+        Audience::Room(_) => Vec::new(),
+    }
+}
+
+fn others(a: &Audience, but: i64) -> Vec<i64> {
+    users(a).into_iter().filter(|&u| u != but).collect()
+}
+
+pub async fn render(ctx: &Arc<Ctx>, ev: Arc<Event>) {
+    let io = &ctx.io;
+    let a = &ev.audience;
+    match &ev.kind {
+        EventKind::MessageCreated(m) => {
+            let chat = chat_id(m.conversation.id);
+            let to = others(a, m.sender_id);
+            match m.conversation.kind {
+                Kind::Direct => {
+                    let data = json!({"ChatId": chat, "Content": m.content, "Sender": m.sender_name});
+                    emit_to_users(io, to, None, "receive-personal-message", &data).await;
+                }
+                Kind::Group => {
+                    let data = json!({"ChatId": chat, "Sender": m.sender_name, "Content": m.content});
+                    emit_to_users(io, to, None, "receive-group-message", &data).await;
+                }
+                Kind::SelfChat | Kind::Room => {}
+            }
+        }
+        EventKind::ReadUpTo { conversation, reader_id, .. } => {
+            let chat = chat_id(conversation.id);
+            let to = others(a, *reader_id);
+            match conversation.kind {
+                Kind::Direct => emit_to_users(io, to, None, "read-personal-msg-ack", &json!({"ChatId": chat})).await,
+                Kind::Group => {
+                    let data = json!({"Reader": user_id(*reader_id), "ChatId": chat});
+                    emit_to_users(io, to, None, "read-grp-msg-ack", &data).await;
+                }
+                Kind::SelfChat | Kind::Room => {}
+            }
+        }
+        EventKind::ConversationCreated { conversation, creator_id, creator_name, members } => {
+            let id = chat_id(conversation.id);
+            let rest: Vec<i64> = members.iter().copied().filter(|u| u != creator_id).collect();
+            match conversation.kind {
+                Kind::Direct => {
+                    let partner_name = partner_name(ctx, &rest).await;
+                    let mine = json!({"ChatId": id, "Partner": partner_name});
+                    emit_to_users(io, [*creator_id], None, "create-personal-chat-creator", &mine).await;
+                    let theirs = json!({"ChatId": id, "Partner": creator_name});
+                    emit_to_users(io, rest, None, "create-personal-chat-partner", &theirs).await;
+                }
+                Kind::Group => {
+                    let data = json!({"GroupId": id, "Name": conversation.name});
+                    emit_to_users(io, [*creator_id], None, "create-group-chat-creator", &data).await;
+                    emit_to_users(io, rest, None, "create-group-chat-receiver", &data).await;
+                }
+                Kind::SelfChat | Kind::Room => {}
+            }
+        }
+        EventKind::MemberAdded { conversation, user_id: member, .. } if conversation.kind == Kind::Group => {
+            let id = chat_id(conversation.id);
+            let data = json!({"ChatId": id, "Member": user_id(*member)});
+            emit_to_users(io, others(a, *member), None, "add-member-success", &data).await;
+            emit_to_users(io, [*member], None, "new-grp-added", &json!({"ChatId": id})).await;
+        }
+        EventKind::MemberRemoved { conversation, user_id: member, by, .. } if conversation.kind == Kind::Group => {
+            let id = chat_id(conversation.id);
+            match by {
+                Some(admin) => {
+                    emit_to_users(io, [*admin], None, "kickout-successful", &json!({"GroupId": id})).await;
+                    let kicked = json!({"GroupId": id, "GroupName": conversation.name});
+                    emit_to_users(io, [*member], None, "kicked-out", &kicked).await;
+                    let rest: Vec<i64> = users(a).into_iter().filter(|u| u != admin && u != member).collect();
+                    emit_to_users(io, rest, None, "someone-kicked-out", &json!({"GroupId": id})).await;
+                }
+                None => {
+                    let left = json!({"Message": "You left the group", "GroupId": id});
+                    emit_to_users(io, [*member], None, "group-left-success", &left).await;
+                    let data = json!({"GroupId": id, "User": user_id(*member)});
+                    emit_to_users(io, others(a, *member), None, "user-left-grp", &data).await;
+                }
+            }
+        }
+        EventKind::AdminChanged { conversation, from, .. } if conversation.kind == Kind::Group => {
+            let data = json!({"GroupId": chat_id(conversation.id)});
+            emit_to_users(io, [*from], None, "change-admin-success-creator", &data).await;
+            emit_to_users(io, others(a, *from), None, "change-admin-success-receiver", &data).await;
+        }
+        EventKind::ConversationDeleted { conversation, by } if conversation.kind == Kind::Group => {
+            let data = json!({"GroupId": chat_id(conversation.id)});
+            emit_to_users(io, [*by], None, "delete-group-chat-creator", &data).await;
+            emit_to_users(io, others(a, *by), None, "delete-grp-success-receiver", &data).await;
+        }
+        _ => {}
+    }
+}
+
+async fn partner_name(ctx: &Ctx, rest: &[i64]) -> String {
+    match rest.first() {
+        Some(&id) => crate::core::accounts::get(&ctx.core, id)
+            .await
+            .map(|u| u.name)
+            .unwrap_or_default(),
+        None => String::new(),
+    }
+}

@@ -1,0 +1,35 @@
+//! Profiles: everything one frontend needs (its REST router, its realtime adapter,
+//! its wire shapes and its error mapping) over the one core. Each is served on its
+//! own listener; see the table in the README.
+
+pub mod expresschat;
+
+use futures_util::future::BoxFuture;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    config::{Config, Profile},
+    core::CoreRef,
+};
+
+/// A profile ready to serve: its router, and what to await at shutdown to close
+/// its realtime connections cleanly.
+pub struct Built {
+    pub router: axum::Router,
+    pub closer: Option<BoxFuture<'static, ()>>,
+}
+
+/// Builds a profile's router (with the ops routes and CORS every listener has).
+pub fn build(p: Profile, core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> anyhow::Result<Built> {
+    let built = match p {
+        Profile::Expresschat => expresschat::build(core.clone(), cfg, shutdown),
+        other => anyhow::bail!("profile {other} is not implemented yet"),
+    };
+    Ok(Built {
+        router: built
+            .router
+            .merge(crate::transport::http::ops_routes(core))
+            .layer(crate::transport::http::cors(cfg)),
+        closer: built.closer,
+    })
+}

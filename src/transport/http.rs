@@ -1,0 +1,46 @@
+//! What every listener serves besides its profile: `/healthz`, `/readyz`,
+//! `/metrics`; and the CORS and body-limit layers.
+
+use axum::{Router, extract::State, http::StatusCode, routing::get};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::{config::Config, core::CoreRef};
+
+/// Health, readiness and metrics routes.
+pub fn ops_routes(core: CoreRef) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(|| async { crate::telemetry::metrics().render() }))
+        .with_state(core)
+}
+
+async fn readyz(State(core): State<CoreRef>) -> (StatusCode, &'static str) {
+    match core.db.ping().await {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+    }
+}
+
+/// CORS: the configured origins with credentials, or any origin without them. It
+/// must wrap the Socket.IO layer too, or long-polling answers lack the headers.
+pub fn cors(cfg: &Config) -> CorsLayer {
+    let origins: Vec<_> = cfg
+        .cors_origins
+        .iter()
+        .filter(|o| !o.trim().is_empty())
+        .filter_map(|o| o.trim().parse().ok())
+        .collect();
+    let base = CorsLayer::new()
+        .allow_methods(tower_http::cors::AllowMethods::mirror_request())
+        .allow_headers(tower_http::cors::AllowHeaders::mirror_request());
+    if origins.is_empty() {
+        base.allow_origin(AllowOrigin::any())
+    } else {
+        base.allow_origin(AllowOrigin::list(origins))
+            .allow_credentials(true)
+    }
+}

@@ -1,0 +1,167 @@
+//! Socket.IO plumbing: building the layer with our limits, the per-user room, and
+//! the ordered inbox.
+//!
+//! socketioxide runs every incoming event in its own task, so two events from one
+//! socket can be handled out of order. It does run the *extractors* of an event
+//! synchronously, in arrival order, before spawning. The [`Enqueue`] extractor uses
+//! that moment to push the event into the socket's bounded inbox; one worker per
+//! socket then handles the inbox in order. The worker starts only from the connect
+//! handler (after the client got its CONNECT packet), so events that arrive while
+//! the connect handler still works are queued, not lost or reordered.
+
+use std::{convert::Infallible, future::Future, sync::Arc, time::Instant};
+
+use serde::Serialize;
+use socketioxide::{
+    SocketIo,
+    adapter::LocalAdapter,
+    extract::{AckSender, Event, SocketRef, TryData},
+    handler::FromMessageParts,
+    layer::SocketIoLayer,
+    socket::Socket,
+};
+use socketioxide_core::Value;
+use tokio::sync::mpsc;
+
+use crate::config::Config;
+
+/// Builds a Socket.IO layer with chatwire's buffer and size limits.
+pub fn layer(cfg: &Config) -> (SocketIoLayer, SocketIo) {
+    SocketIo::builder()
+        .max_buffer_size(cfg.socket_buffer)
+        .max_payload(cfg.max_frame_bytes as u64)
+        .ws_max_message_size(cfg.max_frame_bytes)
+        .build_layer()
+}
+
+/// The room every socket of a user joins: deliveries address users, not sockets.
+pub fn user_room(user: i64) -> String {
+    format!("user:{user}")
+}
+
+/// One received event, waiting in a socket's inbox.
+pub struct Inbound {
+    pub socket: SocketRef,
+    pub event: String,
+    /// The first argument, or an error when it was not valid JSON.
+    pub data: Result<serde_json::Value, String>,
+    pub ack: AckSender,
+    pub received: Instant,
+}
+
+#[derive(Clone)]
+struct InboxTx(mpsc::Sender<Inbound>);
+
+/// The receiving end, parked in the extensions until the worker starts.
+#[derive(Clone)]
+struct InboxRx(Arc<std::sync::Mutex<Option<mpsc::Receiver<Inbound>>>>);
+
+/// Extractor that moves the event into the socket's inbox (see module docs).
+pub struct Enqueue;
+
+impl FromMessageParts<LocalAdapter> for Enqueue {
+    type Error = Infallible;
+    fn from_message_parts(socket: &Arc<Socket>, v: &mut Value, ack: &Option<i64>) -> Result<Self, Infallible> {
+        let event = match Event::from_message_parts(socket, v, ack) {
+            Ok(Event(e)) => e,
+            Err(_) => return Ok(Enqueue),
+        };
+        let TryData(data) = TryData::<serde_json::Value>::from_message_parts(socket, v, ack)
+            .unwrap_or_else(|e| match e {});
+        let Ok(ack) = AckSender::from_message_parts(socket, v, ack);
+        let Ok(sref) = SocketRef::from_message_parts(socket, v, &None);
+        let Some(InboxTx(tx)) = socket.extensions.get::<InboxTx>() else {
+            return Ok(Enqueue);
+        };
+        let job = Inbound {
+            socket: sref.clone(),
+            event,
+            data: data.map_err(|e| e.to_string()),
+            ack,
+            received: Instant::now(),
+        };
+        if tx.try_send(job).is_err() {
+            // A client that keeps this many events unprocessed is flooding us.
+            metrics::counter!("chatwire_inbox_overflow_total").increment(1);
+            tracing::warn!(sid = %sref.id, "inbox full; disconnecting");
+            let _ = sref.disconnect();
+        }
+        Ok(Enqueue)
+    }
+}
+
+/// Called from a connect middleware: creates the inbox and routes every event to it.
+pub fn prepare_inbox(socket: &SocketRef, capacity: usize) {
+    let (tx, rx) = mpsc::channel(capacity.max(1));
+    socket.extensions.insert(InboxTx(tx));
+    socket
+        .extensions
+        .insert(InboxRx(Arc::new(std::sync::Mutex::new(Some(rx)))));
+    socket.on_fallback(async |_: Enqueue| {});
+}
+
+/// Called from the connect handler: starts the worker that handles the inbox in
+/// order with `handle`. The worker ends when the socket disconnects.
+pub fn start_inbox<F, Fut>(socket: &SocketRef, profile: &'static str, mut handle: F)
+where
+    F: FnMut(Inbound) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    let Some(InboxRx(slot)) = socket.extensions.get::<InboxRx>() else {
+        return;
+    };
+    let Some(mut rx) = slot.lock().ok().and_then(|mut s| s.take()) else {
+        return;
+    };
+    socket.extensions.remove::<InboxRx>();
+    tokio::spawn(async move {
+        while let Some(job) = rx.recv().await {
+            let event = job.event.clone();
+            let started = job.received;
+            handle(job).await;
+            metrics::counter!("chatwire_events_total", "profile" => profile, "event" => event).increment(1);
+            metrics::histogram!("chatwire_handler_seconds", "profile" => profile).record(started.elapsed().as_secs_f64());
+        }
+    });
+}
+
+/// Called from the disconnect handler: closes the inbox so the worker ends after
+/// the events already queued.
+pub fn close_inbox(socket: &SocketRef) {
+    socket.extensions.remove::<InboxTx>();
+    socket.extensions.remove::<InboxRx>();
+}
+
+/// Emits to one socket, logging (not failing) when its buffer is full or it is gone.
+pub fn emit<T: Serialize + ?Sized>(socket: &SocketRef, event: &'static str, data: &T) {
+    if let Err(e) = socket.emit(event, data) {
+        metrics::counter!("chatwire_emit_errors_total").increment(1);
+        tracing::debug!(sid = %socket.id, event, error = %e, "emit failed");
+    }
+}
+
+/// Emits to every socket of the given users, except `except` when given.
+pub async fn emit_to_users<T: Serialize + ?Sized>(
+    io: &SocketIo,
+    users: impl IntoIterator<Item = i64>,
+    except: Option<&str>,
+    event: &'static str,
+    data: &T,
+) {
+    let rooms: Vec<String> = users.into_iter().map(user_room).collect();
+    if rooms.is_empty() {
+        return;
+    }
+    let n = rooms.len() as u64;
+    let mut op = io.to(rooms);
+    if let Some(sid) = except.and_then(|s| s.parse::<socketioxide::socket::Sid>().ok()) {
+        op = op.except(sid);
+    }
+    match op.emit(event, data).await {
+        Ok(()) => metrics::counter!("chatwire_deliveries_total", "event" => event).increment(n),
+        Err(e) => {
+            metrics::counter!("chatwire_emit_errors_total").increment(1);
+            tracing::debug!(event, error = %e, "broadcast emit failed");
+        }
+    }
+}
