@@ -16,6 +16,11 @@ use crate::{
 
 /// Builds the core: database (migrated), bus, keys, mailer.
 pub async fn build_core(cfg: &Config) -> anyhow::Result<CoreRef> {
+    build_core_with(cfg, None).await
+}
+
+/// As [`build_core`], with a mailer of the caller's (tests capture mails).
+pub async fn build_core_with(cfg: &Config, mailer: Option<Mailer>) -> anyhow::Result<CoreRef> {
     let db = db::connect_and_migrate(&cfg.database_url, cfg.database_max_connections)
         .await
         .with_context(|| format!("opening database {}", redact_url(&cfg.database_url)))?;
@@ -30,7 +35,10 @@ pub async fn build_core(cfg: &Config) -> anyhow::Result<CoreRef> {
         cfg.bcrypt_cost,
     );
     let smtp = Some(cfg.smtp_url.0.as_str()).filter(|s| !s.is_empty());
-    let mailer = Mailer::new(smtp, &cfg.mail_from).context("SMTP_URL")?;
+    let mailer = match mailer {
+        Some(m) => m,
+        None => Mailer::new(smtp, &cfg.mail_from).context("SMTP_URL")?,
+    };
     if smtp.is_none() {
         tracing::info!("SMTP_URL unset: mails are written to the log");
     }
@@ -105,6 +113,11 @@ pub fn display_url(addr: SocketAddr) -> String {
 /// Binds every enabled profile's listener and starts serving in the background.
 pub async fn start(cfg: Config) -> anyhow::Result<Running> {
     let core = build_core(&cfg).await?;
+    start_core(cfg, core).await
+}
+
+/// Binds every enabled profile's listener and serves it with a core already built.
+pub async fn start_core(cfg: Config, core: CoreRef) -> anyhow::Result<Running> {
     let mut listeners = Vec::new();
     for p in cfg.served_profiles() {
         let addr = cfg.addr(p);

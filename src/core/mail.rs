@@ -20,6 +20,8 @@ pub struct Mail {
 
 pub enum Mailer {
     Console,
+    /// Keeps mails in memory (tests and embedding programs read them back).
+    Capture(std::sync::Arc<std::sync::Mutex<Vec<Mail>>>),
     Smtp {
         transport: AsyncSmtpTransport<Tokio1Executor>,
         from: String,
@@ -51,6 +53,10 @@ impl Mailer {
                     body = %mail.body,
                     "mail (console)"
                 );
+                Ok(())
+            }
+            Mailer::Capture(outbox) => {
+                outbox.lock().map_err(super::Error::internal)?.push(mail);
                 Ok(())
             }
             Mailer::Smtp { transport, from } => {

@@ -1,0 +1,8 @@
+//! One integration-test binary (faster to link than one per file). Each test gets
+//! its own server on port 0 and its own fresh database: SQLite in a temp dir, or a
+//! fresh PostgreSQL database when `DATABASE_URL` points at a PostgreSQL server.
+
+mod core_data;
+mod expresschat_rest;
+mod helpers;
+mod ops;
