@@ -26,7 +26,10 @@ pub async fn build_core_with(cfg: &Config, mailer: Option<Mailer>) -> anyhow::Re
         .with_context(|| format!("opening database {}", redact_url(&cfg.database_url)))?;
     let access = secret_or_random(&cfg.jwt_access_secret.0, "JWT_ACCESS_SECRET");
     let refresh = secret_or_random(&cfg.jwt_refresh_secret.0, "JWT_REFRESH_SECRET");
-    anyhow::ensure!(access != refresh, "JWT_ACCESS_SECRET and JWT_REFRESH_SECRET must differ");
+    anyhow::ensure!(
+        access != refresh,
+        "JWT_ACCESS_SECRET and JWT_REFRESH_SECRET must differ"
+    );
     let keys = TokenKeys::new(
         access.as_bytes(),
         refresh.as_bytes(),
@@ -48,7 +51,13 @@ pub async fn build_core_with(cfg: &Config, mailer: Option<Mailer>) -> anyhow::Re
         max_group_size: cfg.max_group_size,
         history_page: cfg.history_page,
     };
-    let core = Arc::new(Core::new(db, Bus::new(cfg.bus_capacity), keys, mailer, limits));
+    let core = Arc::new(Core::new(
+        db,
+        Bus::new(cfg.bus_capacity),
+        keys,
+        mailer,
+        limits,
+    ));
     if let Some(url) = &cfg.public_url {
         core.set_public_url(url.clone());
     }
@@ -130,7 +139,11 @@ pub async fn start_core(cfg: Config, core: CoreRef) -> anyhow::Result<Running> {
 }
 
 /// Serves the given listeners (already bound, e.g. on port 0 in tests).
-pub async fn start_with(cfg: Config, core: CoreRef, listeners: Vec<(Profile, TcpListener)>) -> anyhow::Result<Running> {
+pub async fn start_with(
+    cfg: Config,
+    core: CoreRef,
+    listeners: Vec<(Profile, TcpListener)>,
+) -> anyhow::Result<Running> {
     let shutdown = CancellationToken::new();
     let mut addrs = BTreeMap::new();
     let mut servers = Vec::new();

@@ -14,7 +14,11 @@ use crate::{
 };
 
 #[derive(Parser)]
-#[command(name = "chatwire", version, about = "One real-time chat server behind five chat frontends")]
+#[command(
+    name = "chatwire",
+    version,
+    about = "One real-time chat server behind five chat frontends"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub config: Config,
@@ -56,7 +60,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("chatwire: database is up to date");
             Ok(())
         }
-        Command::User(UserCommand::Create { name, email, password }) => {
+        Command::User(UserCommand::Create {
+            name,
+            email,
+            password,
+        }) => {
             let core = app::build_core(&cfg).await?;
             let user = accounts::create_user(
                 &core,
@@ -72,7 +80,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             )
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-            println!("chatwire: created user {} <{}>", user.id, user.email.unwrap_or_default());
+            println!(
+                "chatwire: created user {} <{}>",
+                user.id,
+                user.email.unwrap_or_default()
+            );
             Ok(())
         }
     }

@@ -85,7 +85,11 @@ pub enum LogFormat {
 pub struct Config {
     /// Database URL: `sqlite://path?mode=rwc` (embedded, the default) or
     /// `postgres://user@host/db`.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://chatwire.db?mode=rwc")]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://chatwire.db?mode=rwc"
+    )]
     pub database_url: String,
 
     /// Most pooled database connections.
@@ -93,11 +97,20 @@ pub struct Config {
     pub database_max_connections: u32,
 
     /// Profiles to serve, comma separated (expresschat,calls,orgchat,chatsphere,testcore).
-    #[arg(long, env = "CHATWIRE_PROFILES", value_delimiter = ',', default_value = "expresschat,calls,orgchat,chatsphere,testcore")]
+    #[arg(
+        long,
+        env = "CHATWIRE_PROFILES",
+        value_delimiter = ',',
+        default_value = "expresschat,calls,orgchat,chatsphere,testcore"
+    )]
     pub profiles: Vec<Profile>,
 
     /// Listener of the expresschat profile.
-    #[arg(long, env = "CHATWIRE_EXPRESSCHAT_ADDR", default_value = "0.0.0.0:3000")]
+    #[arg(
+        long,
+        env = "CHATWIRE_EXPRESSCHAT_ADDR",
+        default_value = "0.0.0.0:3000"
+    )]
     pub expresschat_addr: SocketAddr,
     /// Listener of the calls profile.
     #[arg(long, env = "CHATWIRE_CALLS_ADDR", default_value = "0.0.0.0:3001")]
@@ -121,10 +134,20 @@ pub struct Config {
 
     /// Secret for access tokens. When unset a random one is made at start (sessions
     /// then end with the process; set it in production and in cluster mode).
-    #[arg(long, env = "JWT_ACCESS_SECRET", default_value = "", hide_default_value = true)]
+    #[arg(
+        long,
+        env = "JWT_ACCESS_SECRET",
+        default_value = "",
+        hide_default_value = true
+    )]
     pub jwt_access_secret: Secret,
     /// Secret for refresh tokens (must differ from the access secret).
-    #[arg(long, env = "JWT_REFRESH_SECRET", default_value = "", hide_default_value = true)]
+    #[arg(
+        long,
+        env = "JWT_REFRESH_SECRET",
+        default_value = "",
+        hide_default_value = true
+    )]
     pub jwt_refresh_secret: Secret,
     /// Access token lifetime in seconds.
     #[arg(long, env = "ACCESS_TOKEN_TTL_SECS", default_value_t = 900)]
@@ -147,7 +170,11 @@ pub struct Config {
     #[arg(long, env = "SMTP_URL", default_value = "", hide_default_value = true)]
     pub smtp_url: Secret,
     /// Sender address of mails.
-    #[arg(long, env = "MAIL_FROM", default_value = "chatwire <no-reply@localhost>")]
+    #[arg(
+        long,
+        env = "MAIL_FROM",
+        default_value = "chatwire <no-reply@localhost>"
+    )]
     pub mail_from: String,
 
     /// Origins allowed by CORS, comma separated, with credentials. Empty: any origin,

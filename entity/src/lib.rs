@@ -3,13 +3,13 @@
 
 pub mod prelude;
 
-pub mod organizations;
-pub mod users;
-pub mod email_verifications;
-pub mod refresh_tokens;
 pub mod api_tokens;
+pub mod calls;
 pub mod conversations;
+pub mod email_verifications;
 pub mod memberships;
 pub mod messages;
+pub mod organizations;
 pub mod reactions;
-pub mod calls;
+pub mod refresh_tokens;
+pub mod users;

@@ -45,7 +45,13 @@ impl MigrationTrait for Migration {
         .await?;
         // Case-insensitive name search (expresschat `search-user`) scans names; the
         // organization index serves org-scoped listings.
-        index(m, "idx_users_organization", Users::Table, &[Users::OrganizationId]).await?;
+        index(
+            m,
+            "idx_users_organization",
+            Users::Table,
+            &[Users::OrganizationId],
+        )
+        .await?;
 
         m.create_table(
             Table::create()
@@ -65,7 +71,13 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        index(m, "idx_email_verifications_user", EmailVerifications::Table, &[EmailVerifications::UserId]).await?;
+        index(
+            m,
+            "idx_email_verifications_user",
+            EmailVerifications::Table,
+            &[EmailVerifications::UserId],
+        )
+        .await?;
 
         m.create_table(
             Table::create()
@@ -87,7 +99,13 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        index(m, "idx_refresh_tokens_family", RefreshTokens::Table, &[RefreshTokens::Family]).await?;
+        index(
+            m,
+            "idx_refresh_tokens_family",
+            RefreshTokens::Table,
+            &[RefreshTokens::Family],
+        )
+        .await?;
 
         m.create_table(
             Table::create()
@@ -109,7 +127,13 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        index(m, "idx_api_tokens_user", ApiTokens::Table, &[ApiTokens::UserId]).await?;
+        index(
+            m,
+            "idx_api_tokens_user",
+            ApiTokens::Table,
+            &[ApiTokens::UserId],
+        )
+        .await?;
 
         m.create_table(
             Table::create()
@@ -149,7 +173,13 @@ impl MigrationTrait for Migration {
             &[Conversations::OrganizationId, Conversations::CreatedAt],
         )
         .await?;
-        index(m, "idx_conversations_kind_name", Conversations::Table, &[Conversations::Kind, Conversations::Name]).await?;
+        index(
+            m,
+            "idx_conversations_kind_name",
+            Conversations::Table,
+            &[Conversations::Kind, Conversations::Name],
+        )
+        .await?;
 
         m.create_table(
             Table::create()
@@ -180,7 +210,13 @@ impl MigrationTrait for Migration {
         )
         .await?;
         // "Which conversations is this user in" is asked at every connect.
-        index(m, "idx_memberships_user", Memberships::Table, &[Memberships::UserId]).await?;
+        index(
+            m,
+            "idx_memberships_user",
+            Memberships::Table,
+            &[Memberships::UserId],
+        )
+        .await?;
 
         m.create_table(
             Table::create()
@@ -223,7 +259,13 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        index(m, "idx_messages_sender_created", Messages::Table, &[Messages::SenderId, Messages::CreatedAt]).await?;
+        index(
+            m,
+            "idx_messages_sender_created",
+            Messages::Table,
+            &[Messages::SenderId, Messages::CreatedAt],
+        )
+        .await?;
 
         m.create_table(
             Table::create()
@@ -284,8 +326,20 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        index(m, "idx_calls_caller", Calls::Table, &[Calls::CallerId, Calls::CreatedAt]).await?;
-        index(m, "idx_calls_callee", Calls::Table, &[Calls::CalleeId, Calls::CreatedAt]).await?;
+        index(
+            m,
+            "idx_calls_caller",
+            Calls::Table,
+            &[Calls::CallerId, Calls::CreatedAt],
+        )
+        .await?;
+        index(
+            m,
+            "idx_calls_callee",
+            Calls::Table,
+            &[Calls::CalleeId, Calls::CreatedAt],
+        )
+        .await?;
         Ok(())
     }
 

@@ -88,7 +88,9 @@ pub async fn create_user(core: &Core, new: NewUser) -> Result<users::Model> {
             }
             Ok(user)
         }
-        Err(e) if super::error::is_unique_violation(&e) => Err(Error::Conflict("user already exists")),
+        Err(e) if super::error::is_unique_violation(&e) => {
+            Err(Error::Conflict("user already exists"))
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -110,7 +112,9 @@ pub async fn get(core: &Core, id: i64) -> Result<users::Model> {
 /// Checks email and password. `EmailNotVerified` only after the password matched,
 /// so the answer does not reveal more than the original did.
 pub async fn check_login(core: &Core, email: &str, password: &str) -> Result<users::Model> {
-    let user = find_by_email(core, email).await?.ok_or(Error::NotFound("user"))?;
+    let user = find_by_email(core, email)
+        .await?
+        .ok_or(Error::NotFound("user"))?;
     let Some(hash) = user.password_hash.clone() else {
         return Err(Error::InvalidCredentials);
     };
@@ -125,7 +129,10 @@ pub async fn check_login(core: &Core, email: &str, password: &str) -> Result<use
 
 /// Creates a verification (link token and code) for the user and mails it.
 pub async fn send_verification(core: &Core, user: &users::Model, via: VerifyVia) -> Result<()> {
-    let email = user.email.clone().ok_or(Error::invalid("user has no email"))?;
+    let email = user
+        .email
+        .clone()
+        .ok_or(Error::invalid("user has no email"))?;
     let token = auth::random_hex(24);
     let code = format!("{:06}", rand::random_range(0..1_000_000u32));
     let now = Utc::now();
@@ -150,7 +157,10 @@ pub async fn send_verification(core: &Core, user: &users::Model, via: VerifyVia)
             Mail {
                 to: email,
                 subject: "Verify your email".into(),
-                body: format!("Hello {}, open this link to verify your email: {link}", user.name),
+                body: format!(
+                    "Hello {}, open this link to verify your email: {link}",
+                    user.name
+                ),
                 link: Some(link),
                 code: None,
             }
@@ -169,7 +179,9 @@ pub async fn send_verification(core: &Core, user: &users::Model, via: VerifyVia)
 /// Verifies an email with a link token or a code. Marks the user verified, creates
 /// the self chat, and spends every outstanding verification of the user.
 pub async fn verify_email(core: &Core, email: &str, secret: &str) -> Result<users::Model> {
-    let user = find_by_email(core, email).await?.ok_or(Error::NotFound("user"))?;
+    let user = find_by_email(core, email)
+        .await?
+        .ok_or(Error::NotFound("user"))?;
     if user.email_verified {
         return Ok(user);
     }
@@ -204,14 +216,22 @@ pub async fn verify_email(core: &Core, email: &str, secret: &str) -> Result<user
 
 /// Users of the shared (organization-less) space whose name contains `needle`,
 /// case-insensitively, verified, excluding `except`.
-pub async fn search_by_name(core: &Core, needle: &str, except: i64, limit: u64) -> Result<Vec<users::Model>> {
+pub async fn search_by_name(
+    core: &Core,
+    needle: &str,
+    except: i64,
+    limit: u64,
+) -> Result<Vec<users::Model>> {
     let needle = needle.trim().to_lowercase();
     if needle.is_empty() {
         return Ok(Vec::new());
     }
     let pattern = format!("%{}%", escape_like(&needle));
     Ok(users::Entity::find()
-        .filter(Expr::expr(Func::lower(Expr::col(users::Column::Name))).like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\')))
+        .filter(
+            Expr::expr(Func::lower(Expr::col(users::Column::Name)))
+                .like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\')),
+        )
         .filter(users::Column::OrganizationId.is_null())
         .filter(users::Column::EmailVerified.eq(true))
         .filter(users::Column::Id.ne(except))
@@ -222,7 +242,10 @@ pub async fn search_by_name(core: &Core, needle: &str, except: i64, limit: u64) 
 }
 
 /// Names of the given users, in one query.
-pub async fn names<C: ConnectionTrait>(db: &C, ids: &[i64]) -> Result<std::collections::HashMap<i64, String>> {
+pub async fn names<C: ConnectionTrait>(
+    db: &C,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, String>> {
     if ids.is_empty() {
         return Ok(Default::default());
     }

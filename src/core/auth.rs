@@ -8,9 +8,7 @@ use std::time::Duration;
 use chrono::Utc;
 use entity::refresh_tokens;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::Expr,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::Expr};
 use serde::{Deserialize, Serialize};
 
 use super::{Core, Error, Result};
@@ -27,7 +25,13 @@ pub struct TokenKeys {
 }
 
 impl TokenKeys {
-    pub fn new(access_secret: &[u8], refresh_secret: &[u8], access_ttl: Duration, refresh_ttl: Duration, bcrypt_cost: u32) -> Self {
+    pub fn new(
+        access_secret: &[u8],
+        refresh_secret: &[u8],
+        access_ttl: Duration,
+        refresh_ttl: Duration,
+        bcrypt_cost: u32,
+    ) -> Self {
         TokenKeys {
             access_enc: EncodingKey::from_secret(access_secret),
             access_dec: DecodingKey::from_secret(access_secret),
@@ -94,16 +98,24 @@ pub fn issue_access(core: &Core, user_id: i64) -> Result<String> {
         exp: now + core.keys.access_ttl.as_secs() as i64,
         typ: "access".into(),
     };
-    jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &core.keys.access_enc)
-        .map_err(Error::internal)
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &core.keys.access_enc,
+    )
+    .map_err(Error::internal)
 }
 
 /// Checks an access token's signature, lifetime and type; returns the user id.
 pub fn verify_access(core: &Core, token: &str) -> Result<i64, AccessError> {
     match jsonwebtoken::decode::<AccessClaims>(token, &core.keys.access_dec, &validation()) {
-        Ok(data) if data.claims.typ == "access" => data.claims.sub.parse().map_err(|_| AccessError::Invalid),
+        Ok(data) if data.claims.typ == "access" => {
+            data.claims.sub.parse().map_err(|_| AccessError::Invalid)
+        }
         Ok(_) => Err(AccessError::Invalid),
-        Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::ExpiredSignature) => Err(AccessError::Expired),
+        Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::ExpiredSignature) => {
+            Err(AccessError::Expired)
+        }
         Err(_) => Err(AccessError::Invalid),
     }
 }
@@ -130,13 +142,19 @@ async fn issue_refresh(core: &Core, user_id: i64, family: &str) -> Result<String
         fam: family.to_owned(),
         typ: "refresh".into(),
     };
-    let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &core.keys.refresh_enc)
-        .map_err(Error::internal)?;
+    let token = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &core.keys.refresh_enc,
+    )
+    .map_err(Error::internal)?;
     refresh_tokens::ActiveModel {
         user_id: Set(user_id),
         jti: Set(jti),
         family: Set(family.to_owned()),
-        expires_at: Set(now + chrono::Duration::from_std(core.keys.refresh_ttl).map_err(Error::internal)?),
+        expires_at: Set(
+            now + chrono::Duration::from_std(core.keys.refresh_ttl).map_err(Error::internal)?
+        ),
         revoked_at: Set(None),
         rotated: Set(false),
         created_at: Set(now),
@@ -247,5 +265,8 @@ pub fn random_hex(n: usize) -> String {
 /// SHA-256 of a secret, hex encoded: what the database keeps instead of the secret.
 pub fn digest(secret: &str) -> String {
     use sha2::{Digest, Sha256};
-    Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

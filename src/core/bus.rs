@@ -101,7 +101,10 @@ pub enum EventKind {
         to: i64,
     },
     /// The conversation was deleted by `by`.
-    ConversationDeleted { conversation: ConvRef, by: i64 },
+    ConversationDeleted {
+        conversation: ConvRef,
+        by: i64,
+    },
     /// `user` started or stopped typing, to a user or in a conversation.
     Typing {
         conversation: Option<ConvRef>,

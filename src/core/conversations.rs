@@ -103,23 +103,42 @@ async fn insert_members<C: ConnectionTrait>(db: &C, conv: i64, users: &[i64]) ->
 }
 
 /// The user's self conversation, created on first use.
-pub async fn ensure_self<C: ConnectionTrait>(_core: &Core, db: &C, user: i64) -> Result<conversations::Model> {
+pub async fn ensure_self<C: ConnectionTrait>(
+    _core: &Core,
+    db: &C,
+    user: i64,
+) -> Result<conversations::Model> {
     let key = self_key(user);
     if let Some(c) = find_by_key(db, &key).await? {
         return Ok(c);
     }
-    match insert_conversation(db, Kind::SelfChat, None, None, None, Some(user), Some(key.clone())).await {
+    match insert_conversation(
+        db,
+        Kind::SelfChat,
+        None,
+        None,
+        None,
+        Some(user),
+        Some(key.clone()),
+    )
+    .await
+    {
         Ok(c) => {
             insert_members(db, c.id, &[user]).await?;
             Ok(c)
         }
         // Two first uses at once: the other one created it.
-        Err(e) if super::error::is_unique_violation(&e) => find_by_key(db, &key).await?.ok_or(Error::Internal),
+        Err(e) if super::error::is_unique_violation(&e) => {
+            find_by_key(db, &key).await?.ok_or(Error::Internal)
+        }
         Err(e) => Err(e.into()),
     }
 }
 
-async fn find_by_key<C: ConnectionTrait>(db: &C, key: &str) -> Result<Option<conversations::Model>> {
+async fn find_by_key<C: ConnectionTrait>(
+    db: &C,
+    key: &str,
+) -> Result<Option<conversations::Model>> {
     Ok(conversations::Entity::find()
         .filter(conversations::Column::DirectKey.eq(key))
         .one(db)
@@ -137,7 +156,12 @@ pub async fn find_direct(core: &Core, a: i64, b: i64) -> Result<Option<conversat
 /// Opens the direct conversation between `me` and `other`, creating it (and
 /// announcing it) if it did not exist. Returns the conversation and whether it was
 /// created now.
-pub async fn open_direct(core: &Core, me: &users::Model, other: i64, origin: Option<ConnId>) -> Result<(conversations::Model, bool)> {
+pub async fn open_direct(
+    core: &Core,
+    me: &users::Model,
+    other: i64,
+    origin: Option<ConnId>,
+) -> Result<(conversations::Model, bool)> {
     if other == me.id {
         return Err(Error::invalid("cannot open a direct chat with yourself"));
     }
@@ -150,11 +174,24 @@ pub async fn open_direct(core: &Core, me: &users::Model, other: i64, origin: Opt
         return Ok((c, false));
     }
     let txn = core.db.begin().await?;
-    let conv = match insert_conversation(&txn, Kind::Direct, None, None, me.organization_id, None, Some(key.clone())).await {
+    let conv = match insert_conversation(
+        &txn,
+        Kind::Direct,
+        None,
+        None,
+        me.organization_id,
+        None,
+        Some(key.clone()),
+    )
+    .await
+    {
         Ok(c) => c,
         Err(e) if super::error::is_unique_violation(&e) => {
             drop(txn);
-            return Ok((find_by_key(&core.db, &key).await?.ok_or(Error::Internal)?, false));
+            return Ok((
+                find_by_key(&core.db, &key).await?.ok_or(Error::Internal)?,
+                false,
+            ));
         }
         Err(e) => return Err(e.into()),
     };
@@ -207,7 +244,11 @@ pub async fn create_group(
         .filter(users::Column::Id.is_in(members.clone()))
         .all(&core.db)
         .await?;
-    if found.len() != members.len() || found.iter().any(|u| u.organization_id != creator.organization_id) {
+    if found.len() != members.len()
+        || found
+            .iter()
+            .any(|u| u.organization_id != creator.organization_id)
+    {
         return Err(Error::NotFound("user"));
     }
     let txn = core.db.begin().await?;
@@ -243,24 +284,42 @@ pub async fn get(core: &Core, id: i64) -> Result<conversations::Model> {
         .ok_or(Error::NotFound("conversation"))
 }
 
-pub async fn membership<C: ConnectionTrait>(db: &C, conv: i64, user: i64) -> Result<Option<memberships::Model>> {
-    Ok(memberships::Entity::find_by_id((conv, user)).one(db).await?)
+pub async fn membership<C: ConnectionTrait>(
+    db: &C,
+    conv: i64,
+    user: i64,
+) -> Result<Option<memberships::Model>> {
+    Ok(memberships::Entity::find_by_id((conv, user))
+        .one(db)
+        .await?)
 }
 
 /// The conversation, if `user` is a member and it is of one of `kinds`. A
 /// conversation the user is not in is reported as not found: its existence is not
 /// the caller's business.
-pub async fn require_member(core: &Core, conv: i64, user: i64, kinds: &[Kind]) -> Result<(conversations::Model, memberships::Model)> {
+pub async fn require_member(
+    core: &Core,
+    conv: i64,
+    user: i64,
+    kinds: &[Kind],
+) -> Result<(conversations::Model, memberships::Model)> {
     let c = get(core, conv).await?;
     if !kinds.contains(&Kind::parse(&c.kind)) {
         return Err(Error::NotFound("conversation"));
     }
-    let m = membership(&core.db, conv, user).await?.ok_or(Error::NotFound("conversation"))?;
+    let m = membership(&core.db, conv, user)
+        .await?
+        .ok_or(Error::NotFound("conversation"))?;
     Ok((c, m))
 }
 
 /// As [`require_member`], and the user must be the conversation's admin.
-pub async fn require_admin(core: &Core, conv: i64, user: i64, kinds: &[Kind]) -> Result<conversations::Model> {
+pub async fn require_admin(
+    core: &Core,
+    conv: i64,
+    user: i64,
+    kinds: &[Kind],
+) -> Result<conversations::Model> {
     let (c, _) = require_member(core, conv, user, kinds).await?;
     if c.admin_id != Some(user) {
         return Err(Error::PermissionDenied("only the admin can do that"));
@@ -324,7 +383,10 @@ pub async fn list_for_user(core: &Core, user: i64, kinds: &[Kind]) -> Result<Vec
     if mine.is_empty() {
         return Ok(Vec::new());
     }
-    let read: HashMap<i64, i64> = mine.iter().map(|m| (m.conversation_id, m.read_seq)).collect();
+    let read: HashMap<i64, i64> = mine
+        .iter()
+        .map(|m| (m.conversation_id, m.read_seq))
+        .collect();
     let kind_strs: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
     let convs = conversations::Entity::find()
         .filter(conversations::Column::Id.is_in(read.keys().copied()))
@@ -347,7 +409,8 @@ pub async fn list_for_user(core: &Core, user: i64, kinds: &[Kind]) -> Result<Vec
             partners.insert(m.conversation_id, m.user_id);
         }
     }
-    let names = super::accounts::names(&core.db, &partners.values().copied().collect::<Vec<_>>()).await?;
+    let names =
+        super::accounts::names(&core.db, &partners.values().copied().collect::<Vec<_>>()).await?;
     let mut out: Vec<Summary> = convs
         .into_iter()
         .map(|c| Summary {
@@ -368,7 +431,13 @@ pub fn last_activity(c: &conversations::Model) -> chrono::DateTime<Utc> {
 }
 
 /// Adds `member` to a group; only the admin may.
-pub async fn add_member(core: &Core, actor: i64, conv: i64, member: i64, origin: Option<ConnId>) -> Result<conversations::Model> {
+pub async fn add_member(
+    core: &Core,
+    actor: i64,
+    conv: i64,
+    member: i64,
+    origin: Option<ConnId>,
+) -> Result<conversations::Model> {
     let c = require_admin(core, conv, actor, &[Kind::Group]).await?;
     let user = super::accounts::get(core, member).await?;
     if user.organization_id != c.organization_id {
@@ -394,7 +463,13 @@ pub async fn add_member(core: &Core, actor: i64, conv: i64, member: i64, origin:
 }
 
 /// Removes `member` from a group; the admin may remove anyone but themself.
-pub async fn kick(core: &Core, actor: i64, conv: i64, member: i64, origin: Option<ConnId>) -> Result<conversations::Model> {
+pub async fn kick(
+    core: &Core,
+    actor: i64,
+    conv: i64,
+    member: i64,
+    origin: Option<ConnId>,
+) -> Result<conversations::Model> {
     let c = require_admin(core, conv, actor, &[Kind::Group]).await?;
     if member == actor {
         return Err(Error::invalid("the admin cannot remove themself"));
@@ -404,7 +479,12 @@ pub async fn kick(core: &Core, actor: i64, conv: i64, member: i64, origin: Optio
 }
 
 /// `user` leaves a group; the admin must hand the admin right over first.
-pub async fn leave(core: &Core, user: i64, conv: i64, origin: Option<ConnId>) -> Result<conversations::Model> {
+pub async fn leave(
+    core: &Core,
+    user: i64,
+    conv: i64,
+    origin: Option<ConnId>,
+) -> Result<conversations::Model> {
     let (c, _) = require_member(core, conv, user, &[Kind::Group]).await?;
     if c.admin_id == Some(user) {
         return Err(Error::PermissionDenied("the admin cannot leave the group"));
@@ -413,13 +493,21 @@ pub async fn leave(core: &Core, user: i64, conv: i64, origin: Option<ConnId>) ->
     Ok(c)
 }
 
-async fn remove(core: &Core, c: &conversations::Model, member: i64, by: Option<i64>, origin: Option<ConnId>) -> Result<()> {
+async fn remove(
+    core: &Core,
+    c: &conversations::Model,
+    member: i64,
+    by: Option<i64>,
+    origin: Option<ConnId>,
+) -> Result<()> {
     let audience = member_ids(&core.db, c.id).await?;
     if !audience.contains(&member) {
         return Err(Error::NotFound("member"));
     }
     let user = super::accounts::get(core, member).await?;
-    memberships::Entity::delete_by_id((c.id, member)).exec(&core.db).await?;
+    memberships::Entity::delete_by_id((c.id, member))
+        .exec(&core.db)
+        .await?;
     core.bus.publish(
         Audience::Users(audience),
         origin,
@@ -434,7 +522,13 @@ async fn remove(core: &Core, c: &conversations::Model, member: i64, by: Option<i
 }
 
 /// Moves the admin right of a group to another member.
-pub async fn change_admin(core: &Core, actor: i64, conv: i64, member: i64, origin: Option<ConnId>) -> Result<conversations::Model> {
+pub async fn change_admin(
+    core: &Core,
+    actor: i64,
+    conv: i64,
+    member: i64,
+    origin: Option<ConnId>,
+) -> Result<conversations::Model> {
     let c = require_admin(core, conv, actor, &[Kind::Group]).await?;
     if member == actor {
         return Err(Error::invalid("already the admin"));
@@ -463,10 +557,17 @@ pub async fn change_admin(core: &Core, actor: i64, conv: i64, member: i64, origi
 }
 
 /// Deletes a group with its messages; only the admin may.
-pub async fn delete_group(core: &Core, actor: i64, conv: i64, origin: Option<ConnId>) -> Result<conversations::Model> {
+pub async fn delete_group(
+    core: &Core,
+    actor: i64,
+    conv: i64,
+    origin: Option<ConnId>,
+) -> Result<conversations::Model> {
     let c = require_admin(core, conv, actor, &[Kind::Group]).await?;
     let audience = member_ids(&core.db, conv).await?;
-    conversations::Entity::delete_by_id(conv).exec(&core.db).await?;
+    conversations::Entity::delete_by_id(conv)
+        .exec(&core.db)
+        .await?;
     core.bus.publish(
         Audience::Users(audience),
         origin,

@@ -110,7 +110,13 @@ mod tests {
     fn codes_are_stable() {
         assert_eq!(Error::AuthRequired.code(), "AUTH_REQUIRED");
         assert_eq!(Error::invalid("x").code(), "INVALID_DATA");
-        assert_eq!(Error::RateLimited { retry_after_secs: 1 }.code(), "RATE_LIMITED");
+        assert_eq!(
+            Error::RateLimited {
+                retry_after_secs: 1
+            }
+            .code(),
+            "RATE_LIMITED"
+        );
         assert_eq!(Error::CallInProgress.code(), "CALL_IN_PROGRESS");
         assert_eq!(Error::Internal.to_string(), "internal error");
     }

@@ -62,7 +62,10 @@ impl Mailer {
             Mailer::Smtp { transport, from } => {
                 let msg = Message::builder()
                     .from(from.parse().map_err(super::Error::internal)?)
-                    .to(mail.to.parse().map_err(|_| super::Error::invalid("invalid email address"))?)
+                    .to(mail
+                        .to
+                        .parse()
+                        .map_err(|_| super::Error::invalid("invalid email address"))?)
                     .subject(mail.subject)
                     .header(ContentType::TEXT_PLAIN)
                     .body(mail.body)

@@ -49,12 +49,18 @@ pub async fn send(
     // The write comes first, so on SQLite this transaction takes the write lock at
     // once (waiting on the busy timeout) and never has to upgrade a read lock.
     let bumped = conversations::Entity::update_many()
-        .col_expr(conversations::Column::LastSeq, Expr::col(conversations::Column::LastSeq).add(1))
+        .col_expr(
+            conversations::Column::LastSeq,
+            Expr::col(conversations::Column::LastSeq).add(1),
+        )
         .col_expr(conversations::Column::LastMessageAt, Expr::value(now))
         .filter(conversations::Column::Id.eq(conv.id))
         .exec_with_returning(&txn)
         .await?;
-    let seq = bumped.first().ok_or(Error::NotFound("conversation"))?.last_seq;
+    let seq = bumped
+        .first()
+        .ok_or(Error::NotFound("conversation"))?
+        .last_seq;
     let row = messages::ActiveModel {
         conversation_id: Set(conv.id),
         seq: Set(seq),
@@ -96,7 +102,8 @@ pub async fn send(
         updated_at: row.updated_at,
     };
     metrics::counter!("chatwire_messages_total").increment(1);
-    core.bus.publish(audience, origin, EventKind::MessageCreated(out.clone()));
+    core.bus
+        .publish(audience, origin, EventKind::MessageCreated(out.clone()));
     Ok(out)
 }
 
@@ -116,7 +123,12 @@ fn check_content(core: &Core, content: &str) -> Result<()> {
 /// A page of a conversation's messages, newest first: those with a sequence below
 /// `before` (all when None), at most `limit`. Deleted messages are left out. Cost
 /// is O(page): the (conversation, seq) index serves it.
-pub async fn history(core: &Core, conv: &conversations::Model, before: Option<i64>, limit: u64) -> Result<Vec<MessageOut>> {
+pub async fn history(
+    core: &Core,
+    conv: &conversations::Model,
+    before: Option<i64>,
+    limit: u64,
+) -> Result<Vec<MessageOut>> {
     let mut q = messages::Entity::find()
         .filter(messages::Column::ConversationId.eq(conv.id))
         .filter(messages::Column::DeletedAt.is_null());

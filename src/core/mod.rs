@@ -47,7 +47,13 @@ pub struct Core {
 pub type CoreRef = Arc<Core>;
 
 impl Core {
-    pub fn new(db: DatabaseConnection, bus: bus::Bus, keys: auth::TokenKeys, mailer: mail::Mailer, limits: Limits) -> Self {
+    pub fn new(
+        db: DatabaseConnection,
+        bus: bus::Bus,
+        keys: auth::TokenKeys,
+        mailer: mail::Mailer,
+        limits: Limits,
+    ) -> Self {
         Core {
             db,
             bus,
@@ -65,6 +71,9 @@ impl Core {
     }
 
     pub fn public_url(&self) -> &str {
-        self.public_url.get().map(String::as_str).unwrap_or("http://localhost:3000")
+        self.public_url
+            .get()
+            .map(String::as_str)
+            .unwrap_or("http://localhost:3000")
     }
 }

@@ -20,7 +20,12 @@ pub struct Built {
 }
 
 /// Builds a profile's router (with the ops routes and CORS every listener has).
-pub fn build(p: Profile, core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> anyhow::Result<Built> {
+pub fn build(
+    p: Profile,
+    core: CoreRef,
+    cfg: &Config,
+    shutdown: CancellationToken,
+) -> anyhow::Result<Built> {
     let built = match p {
         Profile::Expresschat => expresschat::build(core.clone(), cfg, shutdown),
         other => anyhow::bail!("profile {other} is not implemented yet"),

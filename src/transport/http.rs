@@ -11,7 +11,10 @@ pub fn ops_routes(core: CoreRef) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(|| async { crate::telemetry::metrics().render() }))
+        .route(
+            "/metrics",
+            get(|| async { crate::telemetry::metrics().render() }),
+        )
         .with_state(core)
 }
 

@@ -61,7 +61,11 @@ pub struct Enqueue;
 
 impl FromMessageParts<LocalAdapter> for Enqueue {
     type Error = Infallible;
-    fn from_message_parts(socket: &Arc<Socket>, v: &mut Value, ack: &Option<i64>) -> Result<Self, Infallible> {
+    fn from_message_parts(
+        socket: &Arc<Socket>,
+        v: &mut Value,
+        ack: &Option<i64>,
+    ) -> Result<Self, Infallible> {
         let event = match Event::from_message_parts(socket, v, ack) {
             Ok(Event(e)) => e,
             Err(_) => return Ok(Enqueue),
@@ -119,8 +123,10 @@ where
             let event = job.event.clone();
             let started = job.received;
             handle(job).await;
-            metrics::counter!("chatwire_events_total", "profile" => profile, "event" => event).increment(1);
-            metrics::histogram!("chatwire_handler_seconds", "profile" => profile).record(started.elapsed().as_secs_f64());
+            metrics::counter!("chatwire_events_total", "profile" => profile, "event" => event)
+                .increment(1);
+            metrics::histogram!("chatwire_handler_seconds", "profile" => profile)
+                .record(started.elapsed().as_secs_f64());
         }
     });
 }

@@ -4,7 +4,8 @@
 use chatwire::core::{
     Error,
     accounts::{self, NewUser},
-    auth, conversations::{self, Kind},
+    auth,
+    conversations::{self, Kind},
     messages::{self, Delivery, NewMessage},
 };
 use entity::users;
@@ -29,7 +30,12 @@ async fn user(app: &crate::helpers::TestApp, name: &str) -> users::Model {
 }
 
 fn text(conv: i64, content: &str) -> NewMessage<'_> {
-    NewMessage { conversation_id: conv, content, kind: "text", client_ref: None }
+    NewMessage {
+        conversation_id: conv,
+        content,
+        kind: "text",
+        client_ref: None,
+    }
 }
 
 #[tokio::test]
@@ -37,25 +43,66 @@ async fn sequences_reads_and_unread_counts() {
     let app = spawn_app().await;
     let core = &app.core;
     let (a, b) = (user(&app, "ann").await, user(&app, "bob").await);
-    let (dm, created) = conversations::open_direct(core, &a, b.id, None).await.unwrap();
+    let (dm, created) = conversations::open_direct(core, &a, b.id, None)
+        .await
+        .unwrap();
     assert!(created);
-    let (again, created) = conversations::open_direct(core, &b, a.id, None).await.unwrap();
-    assert_eq!((again.id, created), (dm.id, false), "one direct chat per pair");
+    let (again, created) = conversations::open_direct(core, &b, a.id, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.id, created),
+        (dm.id, false),
+        "one direct chat per pair"
+    );
     for (i, c) in ["one", "two", "three"].iter().enumerate() {
-        let m = messages::send(core, &a, text(dm.id, c), &[Kind::Direct], Delivery::Members, None).await.unwrap();
+        let m = messages::send(
+            core,
+            &a,
+            text(dm.id, c),
+            &[Kind::Direct],
+            Delivery::Members,
+            None,
+        )
+        .await
+        .unwrap();
         assert_eq!(m.seq, i as i64 + 1);
     }
-    let list = conversations::list_for_user(core, b.id, &[Kind::Direct]).await.unwrap();
+    let list = conversations::list_for_user(core, b.id, &[Kind::Direct])
+        .await
+        .unwrap();
     assert_eq!(list[0].unread, 3);
     assert_eq!(list[0].partner.as_ref().unwrap().1, "ann");
-    assert_eq!(conversations::list_for_user(core, a.id, &[Kind::Direct]).await.unwrap()[0].unread, 0);
-    messages::mark_read(core, b.id, dm.id, None, &[Kind::Direct], None).await.unwrap();
-    assert_eq!(conversations::list_for_user(core, b.id, &[Kind::Direct]).await.unwrap()[0].unread, 0);
+    assert_eq!(
+        conversations::list_for_user(core, a.id, &[Kind::Direct])
+            .await
+            .unwrap()[0]
+            .unread,
+        0
+    );
+    messages::mark_read(core, b.id, dm.id, None, &[Kind::Direct], None)
+        .await
+        .unwrap();
+    assert_eq!(
+        conversations::list_for_user(core, b.id, &[Kind::Direct])
+            .await
+            .unwrap()[0]
+            .unread,
+        0
+    );
     let conv = conversations::get(core, dm.id).await.unwrap();
     let page = messages::history(core, &conv, None, 2).await.unwrap();
-    assert_eq!(page.iter().map(|m| m.content.as_str()).collect::<Vec<_>>(), ["three", "two"]);
-    let older = messages::history(core, &conv, Some(page[1].seq), 2).await.unwrap();
-    assert_eq!(older.iter().map(|m| m.content.as_str()).collect::<Vec<_>>(), ["one"]);
+    assert_eq!(
+        page.iter().map(|m| m.content.as_str()).collect::<Vec<_>>(),
+        ["three", "two"]
+    );
+    let older = messages::history(core, &conv, Some(page[1].seq), 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        older.iter().map(|m| m.content.as_str()).collect::<Vec<_>>(),
+        ["one"]
+    );
     app.stop().await;
 }
 
@@ -63,17 +110,61 @@ async fn sequences_reads_and_unread_counts() {
 async fn outsiders_and_bad_content_are_refused() {
     let app = spawn_app().await;
     let core = &app.core;
-    let (a, b, c) = (user(&app, "ann").await, user(&app, "bob").await, user(&app, "cy").await);
-    let (dm, _) = conversations::open_direct(core, &a, b.id, None).await.unwrap();
-    let r = messages::send(core, &c, text(dm.id, "hi"), &[Kind::Direct], Delivery::Members, None).await;
-    assert!(matches!(r, Err(Error::NotFound(_))), "a non-member cannot send");
-    let r = messages::send(core, &a, text(dm.id, "   "), &[Kind::Direct], Delivery::Members, None).await;
+    let (a, b, c) = (
+        user(&app, "ann").await,
+        user(&app, "bob").await,
+        user(&app, "cy").await,
+    );
+    let (dm, _) = conversations::open_direct(core, &a, b.id, None)
+        .await
+        .unwrap();
+    let r = messages::send(
+        core,
+        &c,
+        text(dm.id, "hi"),
+        &[Kind::Direct],
+        Delivery::Members,
+        None,
+    )
+    .await;
+    assert!(
+        matches!(r, Err(Error::NotFound(_))),
+        "a non-member cannot send"
+    );
+    let r = messages::send(
+        core,
+        &a,
+        text(dm.id, "   "),
+        &[Kind::Direct],
+        Delivery::Members,
+        None,
+    )
+    .await;
     assert!(matches!(r, Err(Error::InvalidData(_))));
     let long = "x".repeat(core.limits.max_content_len + 1);
-    let r = messages::send(core, &a, text(dm.id, &long), &[Kind::Direct], Delivery::Members, None).await;
+    let r = messages::send(
+        core,
+        &a,
+        text(dm.id, &long),
+        &[Kind::Direct],
+        Delivery::Members,
+        None,
+    )
+    .await;
     assert!(matches!(r, Err(Error::InvalidData(_))));
-    let r = messages::send(core, &a, text(dm.id, "hi"), &[Kind::Group], Delivery::Members, None).await;
-    assert!(matches!(r, Err(Error::NotFound(_))), "a direct chat is not a group");
+    let r = messages::send(
+        core,
+        &a,
+        text(dm.id, "hi"),
+        &[Kind::Group],
+        Delivery::Members,
+        None,
+    )
+    .await;
+    assert!(
+        matches!(r, Err(Error::NotFound(_))),
+        "a direct chat is not a group"
+    );
     app.stop().await;
 }
 
@@ -81,19 +172,51 @@ async fn outsiders_and_bad_content_are_refused() {
 async fn group_rights_belong_to_the_admin() {
     let app = spawn_app().await;
     let core = &app.core;
-    let (a, b, c) = (user(&app, "ann").await, user(&app, "bob").await, user(&app, "cy").await);
-    let g = conversations::create_group(core, &a, "g", None, &[b.id], Kind::Group, None).await.unwrap();
-    assert!(matches!(conversations::add_member(core, b.id, g.id, c.id, None).await, Err(Error::PermissionDenied(_))));
-    assert!(matches!(conversations::kick(core, b.id, g.id, a.id, None).await, Err(Error::PermissionDenied(_))));
-    assert!(matches!(conversations::delete_group(core, b.id, g.id, None).await, Err(Error::PermissionDenied(_))));
-    assert!(matches!(conversations::leave(core, a.id, g.id, None).await, Err(Error::PermissionDenied(_))));
-    conversations::add_member(core, a.id, g.id, c.id, None).await.unwrap();
-    assert!(matches!(conversations::add_member(core, a.id, g.id, c.id, None).await, Err(Error::Conflict(_))));
-    conversations::change_admin(core, a.id, g.id, b.id, None).await.unwrap();
+    let (a, b, c) = (
+        user(&app, "ann").await,
+        user(&app, "bob").await,
+        user(&app, "cy").await,
+    );
+    let g = conversations::create_group(core, &a, "g", None, &[b.id], Kind::Group, None)
+        .await
+        .unwrap();
+    assert!(matches!(
+        conversations::add_member(core, b.id, g.id, c.id, None).await,
+        Err(Error::PermissionDenied(_))
+    ));
+    assert!(matches!(
+        conversations::kick(core, b.id, g.id, a.id, None).await,
+        Err(Error::PermissionDenied(_))
+    ));
+    assert!(matches!(
+        conversations::delete_group(core, b.id, g.id, None).await,
+        Err(Error::PermissionDenied(_))
+    ));
+    assert!(matches!(
+        conversations::leave(core, a.id, g.id, None).await,
+        Err(Error::PermissionDenied(_))
+    ));
+    conversations::add_member(core, a.id, g.id, c.id, None)
+        .await
+        .unwrap();
+    assert!(matches!(
+        conversations::add_member(core, a.id, g.id, c.id, None).await,
+        Err(Error::Conflict(_))
+    ));
+    conversations::change_admin(core, a.id, g.id, b.id, None)
+        .await
+        .unwrap();
     conversations::leave(core, a.id, g.id, None).await.unwrap();
-    conversations::kick(core, b.id, g.id, c.id, None).await.unwrap();
-    assert_eq!(conversations::member_ids(&core.db, g.id).await.unwrap(), vec![b.id]);
-    conversations::delete_group(core, b.id, g.id, None).await.unwrap();
+    conversations::kick(core, b.id, g.id, c.id, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        conversations::member_ids(&core.db, g.id).await.unwrap(),
+        vec![b.id]
+    );
+    conversations::delete_group(core, b.id, g.id, None)
+        .await
+        .unwrap();
     assert!(conversations::get(core, g.id).await.is_err());
     app.stop().await;
 }
@@ -110,7 +233,13 @@ async fn refresh_rotation_detects_reuse() {
     assert!(auth::rotate(core, &s1.refresh_token).await.is_err());
     assert!(auth::rotate(core, &s2.refresh_token).await.is_err());
     // Forged and wrong-type tokens are refused.
-    assert_eq!(auth::verify_access(core, &s2.refresh_token), Err(auth::AccessError::Invalid));
-    assert_eq!(auth::verify_access(core, "eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0."), Err(auth::AccessError::Invalid));
+    assert_eq!(
+        auth::verify_access(core, &s2.refresh_token),
+        Err(auth::AccessError::Invalid)
+    );
+    assert_eq!(
+        auth::verify_access(core, "eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0."),
+        Err(auth::AccessError::Invalid)
+    );
     app.stop().await;
 }

@@ -6,7 +6,10 @@ use std::sync::{Arc, Mutex};
 use chatwire::{
     app::{self, Running},
     config::{Config, Profile},
-    core::{CoreRef, mail::{Mail, Mailer}},
+    core::{
+        CoreRef,
+        mail::{Mail, Mailer},
+    },
 };
 use clap::Parser;
 use sea_orm::{ConnectionTrait, Database};
@@ -30,12 +33,16 @@ pub async fn fresh_database(dir: &tempfile::TempDir) -> String {
     match std::env::var("DATABASE_URL") {
         Ok(url) if url.starts_with("postgres") => {
             let name = format!("cw_test_{}", uuid::Uuid::new_v4().simple());
-            let admin = Database::connect(url.as_str()).await.expect("connect to PostgreSQL");
+            let admin = Database::connect(url.as_str())
+                .await
+                .expect("connect to PostgreSQL");
             admin
                 .execute_unprepared(&format!("CREATE DATABASE {name}"))
                 .await
                 .expect("create test database");
-            let (base, _) = url.rsplit_once('/').expect("DATABASE_URL has a database name");
+            let (base, _) = url
+                .rsplit_once('/')
+                .expect("DATABASE_URL has a database name");
             format!("{base}/{name}")
         }
         _ => format!("sqlite://{}/chatwire.db?mode=rwc", dir.path().display()),
@@ -71,7 +78,9 @@ pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
     let core = app::build_core_with(&cfg, Some(Mailer::Capture(outbox.clone())))
         .await
         .expect("core");
-    let running = app::start_core(cfg, core.clone()).await.expect("server starts");
+    let running = app::start_core(cfg, core.clone())
+        .await
+        .expect("server starts");
     TestApp {
         running: Some(running),
         core,
@@ -86,7 +95,11 @@ pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
 
 impl TestApp {
     pub fn url(&self, p: Profile, path: &str) -> String {
-        let base = self.running.as_ref().and_then(|r| r.url(p)).expect("profile is served");
+        let base = self
+            .running
+            .as_ref()
+            .and_then(|r| r.url(p))
+            .expect("profile is served");
         format!("{base}{path}")
     }
 
@@ -107,7 +120,13 @@ impl TestApp {
     }
 
     pub async fn post_json(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
-        let r = self.client.post(self.express(path)).json(&body).send().await.expect("request");
+        let r = self
+            .client
+            .post(self.express(path))
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(serde_json::Value::Null))
     }
@@ -116,7 +135,10 @@ impl TestApp {
     /// `self.client`).
     pub async fn signup_verified(&self, name: &str, email: &str, password: &str) {
         let (s, _) = self
-            .post_json("/signup", serde_json::json!({"name": name, "email": email, "password": password}))
+            .post_json(
+                "/signup",
+                serde_json::json!({"name": name, "email": email, "password": password}),
+            )
             .await;
         assert_eq!(s, 200);
         let link = self.last_mail(email).link.expect("mail has a link");

@@ -5,14 +5,24 @@ use crate::helpers::spawn_app;
 #[tokio::test]
 async fn health_ready_and_metrics_answer() {
     let app = spawn_app().await;
-    let r = app.client.get(app.express("/healthz")).send().await.unwrap();
+    let r = app
+        .client
+        .get(app.express("/healthz"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 200);
     assert_eq!(r.text().await.unwrap(), "ok");
     let r = app.client.get(app.express("/readyz")).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 200);
     // Generate at least one metric, then read the exposition.
     app.post_json("/signup", serde_json::json!({})).await;
-    let r = app.client.get(app.express("/metrics")).send().await.unwrap();
+    let r = app
+        .client
+        .get(app.express("/metrics"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 200);
     app.stop().await;
 }
@@ -22,5 +32,8 @@ async fn shutdown_completes() {
     let app = spawn_app().await;
     let url = app.express("/healthz");
     app.stop().await;
-    assert!(reqwest::get(url).await.is_err(), "listener is closed after stop");
+    assert!(
+        reqwest::get(url).await.is_err(),
+        "listener is closed after stop"
+    );
 }

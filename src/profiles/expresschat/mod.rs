@@ -59,7 +59,9 @@ pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super:
         }
     });
     let router = rest::router(ctx)
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(cfg.max_frame_bytes))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            cfg.max_frame_bytes,
+        ))
         .layer(layer);
     super::Built {
         router,

@@ -41,7 +41,10 @@ pub fn register(ctx: Arc<Ctx>) {
             Ok::<(), std::convert::Infallible>(())
         }
     };
-    io.ns("/", socketioxide::handler::ConnectHandler::with(handler, middleware));
+    io.ns(
+        "/",
+        socketioxide::handler::ConnectHandler::with(handler, middleware),
+    );
 }
 
 /// Reads the tokens from cookies or query, never rejects: a failed handshake is
@@ -69,14 +72,22 @@ async fn handshake(ctx: &Ctx, socket: &SocketRef) {
         }
     }
     let session = match access.as_deref().map(|t| auth::verify_access(&ctx.core, t)) {
-        Some(Ok(user_id)) => Some(Session { user_id, new_access: None }),
+        Some(Ok(user_id)) => Some(Session {
+            user_id,
+            new_access: None,
+        }),
         // An expired (or absent) access token with a good refresh token: mint a
         // new access token and tell the client (`access-token`).
         Some(Err(auth::AccessError::Expired)) | None => match refresh {
-            Some(r) => auth::access_from_refresh(&ctx.core, &r)
-                .await
-                .ok()
-                .map(|(user_id, token)| Session { user_id, new_access: Some(token) }),
+            Some(r) => {
+                auth::access_from_refresh(&ctx.core, &r)
+                    .await
+                    .ok()
+                    .map(|(user_id, token)| Session {
+                        user_id,
+                        new_access: Some(token),
+                    })
+            }
             None => None,
         },
         Some(Err(auth::AccessError::Invalid)) => None,
@@ -98,7 +109,11 @@ async fn handshake(ctx: &Ctx, socket: &SocketRef) {
 
 async fn connected(ctx: Arc<Ctx>, socket: SocketRef) {
     let Some(session) = socket.extensions.get::<Session>() else {
-        emit(&socket, "auth-failure", &json!({"reason": "Authentication failed"}));
+        emit(
+            &socket,
+            "auth-failure",
+            &json!({"reason": "Authentication failed"}),
+        );
         let _ = socket.disconnect();
         return;
     };
@@ -128,18 +143,27 @@ async fn connected(ctx: Arc<Ctx>, socket: SocketRef) {
 /// The three events after connect, in order.
 async fn greet(ctx: &Ctx, socket: &SocketRef, me: i64) -> Result<()> {
     let user = accounts::get(&ctx.core, me).await?;
-    emit(socket, "user-id", &json!({"userId": user_id(me), "userName": user.name}));
-    let personal: Vec<PersonalChatEntry> = conversations::list_for_user(&ctx.core, me, &[Kind::Direct])
-        .await?
-        .into_iter()
-        .map(|s| PersonalChatEntry {
-            id: chat_id(s.conversation.id),
-            last_chat: timestamp(conversations::last_activity(&s.conversation)),
-            partner: s.partner.map(|p| p.1).unwrap_or_default(),
-            unread: s.unread,
-        })
-        .collect();
-    emit(socket, "personal-chat-list", &json!({"PersonalChatList": personal}));
+    emit(
+        socket,
+        "user-id",
+        &json!({"userId": user_id(me), "userName": user.name}),
+    );
+    let personal: Vec<PersonalChatEntry> =
+        conversations::list_for_user(&ctx.core, me, &[Kind::Direct])
+            .await?
+            .into_iter()
+            .map(|s| PersonalChatEntry {
+                id: chat_id(s.conversation.id),
+                last_chat: timestamp(conversations::last_activity(&s.conversation)),
+                partner: s.partner.map(|p| p.1).unwrap_or_default(),
+                unread: s.unread,
+            })
+            .collect();
+    emit(
+        socket,
+        "personal-chat-list",
+        &json!({"PersonalChatList": personal}),
+    );
     let groups: Vec<GroupChatEntry> = conversations::list_for_user(&ctx.core, me, &[Kind::Group])
         .await?
         .into_iter()
@@ -186,15 +210,28 @@ async fn handle(ctx: &Ctx, me: i64, job: Inbound) {
         "send-group-message" => send_message(ctx, me, &job, Kind::Group, origin).await,
         "read-group-message" => read(ctx, me, &job, Kind::Group, origin).await,
         "fetch-group-chat" => fetch_group_chat(ctx, s, me, &job).await,
-        "add-member" => fail_with(s, "add-member-fail", add_member(ctx, me, &job, origin).await),
+        "add-member" => fail_with(
+            s,
+            "add-member-fail",
+            add_member(ctx, me, &job, origin).await,
+        ),
         "kickout" => fail_with(s, "kickout-fail", kickout(ctx, me, &job, origin).await),
-        "change-admin" => fail_with(s, "change-admin-fail", change_admin(ctx, me, &job, origin).await),
+        "change-admin" => fail_with(
+            s,
+            "change-admin-fail",
+            change_admin(ctx, me, &job, origin).await,
+        ),
         "leave-grp" => leave_group(ctx, s, me, &job, origin).await,
-        "delete-grp" => fail_with(s, "delete-grp-fail", delete_group(ctx, me, &job, origin).await),
+        "delete-grp" => fail_with(
+            s,
+            "delete-grp-fail",
+            delete_group(ctx, me, &job, origin).await,
+        ),
         other => Err(Error::invalid(format!("unknown event {other}"))),
     };
     if let Err(e) = result {
-        metrics::counter!("chatwire_errors_total", "profile" => "expresschat", "code" => e.code()).increment(1);
+        metrics::counter!("chatwire_errors_total", "profile" => "expresschat", "code" => e.code())
+            .increment(1);
         tracing::debug!(event = %job.event, user = me, code = e.code(), error = %e, "expresschat event refused");
     }
 }
@@ -214,7 +251,11 @@ fn fail_with(s: &SocketRef, event: &'static str, r: Result<()>) -> Result<()> {
 
 async fn fetch_user_details(ctx: &Ctx, s: &SocketRef, me: i64) -> Result<()> {
     let u = accounts::get(&ctx.core, me).await?;
-    emit(s, "user-details", &json!({"Name": u.name, "Email": u.email, "Id": user_id(me)}));
+    emit(
+        s,
+        "user-details",
+        &json!({"Name": u.name, "Email": u.email, "Id": user_id(me)}),
+    );
     Ok(())
 }
 
@@ -223,7 +264,11 @@ async fn search_user(ctx: &Ctx, s: &SocketRef, me: i64, job: &Inbound) -> Result
     if p.name.chars().count() > ctx.core.limits.max_name_len {
         return Err(Error::invalid("search text is too long"));
     }
-    let (limit, event) = if p.kind == "Add" { (3, "added-user-match") } else { (8, "searched-user") };
+    let (limit, event) = if p.kind == "Add" {
+        (3, "added-user-match")
+    } else {
+        (8, "searched-user")
+    };
     let users: Vec<FoundUser> = accounts::search_by_name(&ctx.core, &p.name, me, limit)
         .await?
         .into_iter()
@@ -250,25 +295,49 @@ async fn check_chat(ctx: &Ctx, s: &SocketRef, me: i64, job: &Inbound) -> Result<
     let p: CheckChat = payload(job)?;
     let other = partner(ctx, me, &p.receiver).await?;
     match conversations::find_direct(&ctx.core, me, other.id).await? {
-        Some(c) => emit(s, "create-chat-result", &json!({"Exists": 1, "ChatId": chat_id(c.id), "Partner": other.name})),
-        None => emit(s, "create-chat-result", &json!({"Exists": 0, "Partner": other.name})),
+        Some(c) => emit(
+            s,
+            "create-chat-result",
+            &json!({"Exists": 1, "ChatId": chat_id(c.id), "Partner": other.name}),
+        ),
+        None => emit(
+            s,
+            "create-chat-result",
+            &json!({"Exists": 0, "Partner": other.name}),
+        ),
     }
     Ok(())
 }
 
-async fn create_personal_chat(ctx: &Ctx, s: &SocketRef, me: i64, job: &Inbound, origin: Option<ConnId>) -> Result<()> {
+async fn create_personal_chat(
+    ctx: &Ctx,
+    s: &SocketRef,
+    me: i64,
+    job: &Inbound,
+    origin: Option<ConnId>,
+) -> Result<()> {
     let p: CreatePersonalChat = payload(job)?;
     let other = partner(ctx, me, &p.receiver).await?;
     let mine = accounts::get(&ctx.core, me).await?;
     let (conv, created) = conversations::open_direct(&ctx.core, &mine, other.id, origin).await?;
     if !created {
         // Already there: answer the asker only; the partner knows the chat.
-        emit(s, "create-personal-chat-creator", &json!({"ChatId": chat_id(conv.id), "Partner": other.name}));
+        emit(
+            s,
+            "create-personal-chat-creator",
+            &json!({"ChatId": chat_id(conv.id), "Partner": other.name}),
+        );
     }
     Ok(())
 }
 
-async fn send_message(ctx: &Ctx, me: i64, job: &Inbound, kind: Kind, origin: Option<ConnId>) -> Result<()> {
+async fn send_message(
+    ctx: &Ctx,
+    me: i64,
+    job: &Inbound,
+    kind: Kind,
+    origin: Option<ConnId>,
+) -> Result<()> {
     let (conv, content) = if kind == Kind::Direct {
         let p: ChatContent = payload(job)?;
         (chat(&p.chat_id)?, p.content)
@@ -297,17 +366,27 @@ async fn read(ctx: &Ctx, me: i64, job: &Inbound, kind: Kind, origin: Option<Conn
     Ok(())
 }
 
-fn read_status(members: &[conversations::Member], sender: i64, seq: i64) -> BTreeMap<String, &'static str> {
+fn read_status(
+    members: &[conversations::Member],
+    sender: i64,
+    seq: i64,
+) -> BTreeMap<String, &'static str> {
     members
         .iter()
         .filter(|m| m.user_id != sender)
-        .map(|m| (user_id(m.user_id), if m.read_seq >= seq { "Read" } else { "Unread" }))
+        .map(|m| {
+            (
+                user_id(m.user_id),
+                if m.read_seq >= seq { "Read" } else { "Unread" },
+            )
+        })
         .collect()
 }
 
 async fn fetch_personal_chat(ctx: &Ctx, s: &SocketRef, me: i64, job: &Inbound) -> Result<()> {
     let p: ChatRef = payload(job)?;
-    let (conv, _) = conversations::require_member(&ctx.core, chat(&p.chat_id)?, me, &[Kind::Direct]).await?;
+    let (conv, _) =
+        conversations::require_member(&ctx.core, chat(&p.chat_id)?, me, &[Kind::Direct]).await?;
     let members = conversations::members(&ctx.core, conv.id).await?;
     let history = messages::history(&ctx.core, &conv, None, ctx.core.limits.history_page).await?;
     let msgs: Vec<PersonalMessage> = history
@@ -320,13 +399,30 @@ async fn fetch_personal_chat(ctx: &Ctx, s: &SocketRef, me: i64, job: &Inbound) -
             timestamp: timestamp(m.created_at),
         })
         .collect();
-    let my_name = members.iter().find(|m| m.user_id == me).map(|m| m.name.clone()).unwrap_or_default();
-    let partner = members.iter().find(|m| m.user_id != me).map(|m| m.name.clone()).unwrap_or_default();
-    emit(s, "personal-chat", &json!({"Messages": msgs, "UserId": user_id(me), "User": my_name, "Partner": partner}));
+    let my_name = members
+        .iter()
+        .find(|m| m.user_id == me)
+        .map(|m| m.name.clone())
+        .unwrap_or_default();
+    let partner = members
+        .iter()
+        .find(|m| m.user_id != me)
+        .map(|m| m.name.clone())
+        .unwrap_or_default();
+    emit(
+        s,
+        "personal-chat",
+        &json!({"Messages": msgs, "UserId": user_id(me), "User": my_name, "Partner": partner}),
+    );
     Ok(())
 }
 
-async fn send_self_message(ctx: &Ctx, me: i64, job: &Inbound, origin: Option<ConnId>) -> Result<()> {
+async fn send_self_message(
+    ctx: &Ctx,
+    me: i64,
+    job: &Inbound,
+    origin: Option<ConnId>,
+) -> Result<()> {
     let p: SelfContent = payload(job)?;
     let conv = conversations::self_chat(&ctx.core, me).await?;
     let sender = accounts::get(&ctx.core, me).await?;
@@ -336,37 +432,69 @@ async fn send_self_message(ctx: &Ctx, me: i64, job: &Inbound, origin: Option<Con
         kind: "text",
         client_ref: None,
     };
-    messages::send(&ctx.core, &sender, msg, &[Kind::SelfChat], Delivery::Members, origin).await?;
+    messages::send(
+        &ctx.core,
+        &sender,
+        msg,
+        &[Kind::SelfChat],
+        Delivery::Members,
+        origin,
+    )
+    .await?;
     Ok(())
 }
 
 async fn fetch_self_chat(ctx: &Ctx, s: &SocketRef, me: i64) -> Result<()> {
     let conv = conversations::self_chat(&ctx.core, me).await?;
     let user = accounts::get(&ctx.core, me).await?;
-    let msgs: Vec<SelfMessage> = messages::history(&ctx.core, &conv, None, ctx.core.limits.history_page)
-        .await?
-        .into_iter()
-        .map(|m| SelfMessage {
-            id: message_id(m.id),
-            content: m.content,
-            timestamp: timestamp(m.created_at),
-        })
-        .collect();
-    emit(s, "self-chat", &json!({"Messages": msgs, "Name": user.name}));
+    let msgs: Vec<SelfMessage> =
+        messages::history(&ctx.core, &conv, None, ctx.core.limits.history_page)
+            .await?
+            .into_iter()
+            .map(|m| SelfMessage {
+                id: message_id(m.id),
+                content: m.content,
+                timestamp: timestamp(m.created_at),
+            })
+            .collect();
+    emit(
+        s,
+        "self-chat",
+        &json!({"Messages": msgs, "Name": user.name}),
+    );
     Ok(())
 }
 
-async fn create_group_chat(ctx: &Ctx, me: i64, job: &Inbound, origin: Option<ConnId>) -> Result<()> {
+async fn create_group_chat(
+    ctx: &Ctx,
+    me: i64,
+    job: &Inbound,
+    origin: Option<ConnId>,
+) -> Result<()> {
     let p: CreateGroup = payload(job)?;
-    let participants = p.participants.iter().map(|id| user(id)).collect::<Result<Vec<_>>>()?;
+    let participants = p
+        .participants
+        .iter()
+        .map(|id| user(id))
+        .collect::<Result<Vec<_>>>()?;
     let creator = accounts::get(&ctx.core, me).await?;
-    conversations::create_group(&ctx.core, &creator, &p.name, p.description.as_deref(), &participants, Kind::Group, origin).await?;
+    conversations::create_group(
+        &ctx.core,
+        &creator,
+        &p.name,
+        p.description.as_deref(),
+        &participants,
+        Kind::Group,
+        origin,
+    )
+    .await?;
     Ok(())
 }
 
 async fn fetch_group_chat(ctx: &Ctx, s: &SocketRef, me: i64, job: &Inbound) -> Result<()> {
     let p: GroupRef = payload(job)?;
-    let (conv, _) = conversations::require_member(&ctx.core, chat(&p.group_id)?, me, &[Kind::Group]).await?;
+    let (conv, _) =
+        conversations::require_member(&ctx.core, chat(&p.group_id)?, me, &[Kind::Group]).await?;
     let members = conversations::members(&ctx.core, conv.id).await?;
     let history = messages::history(&ctx.core, &conv, None, ctx.core.limits.history_page).await?;
     let msgs: Vec<GroupMessage> = history
@@ -379,7 +507,10 @@ async fn fetch_group_chat(ctx: &Ctx, s: &SocketRef, me: i64, job: &Inbound) -> R
             id: message_id(m.id),
         })
         .collect();
-    let participants: BTreeMap<String, String> = members.iter().map(|m| (user_id(m.user_id), m.name.clone())).collect();
+    let participants: BTreeMap<String, String> = members
+        .iter()
+        .map(|m| (user_id(m.user_id), m.name.clone()))
+        .collect();
     emit(
         s,
         "group-chat",
@@ -409,11 +540,18 @@ async fn kickout(ctx: &Ctx, me: i64, job: &Inbound, origin: Option<ConnId>) -> R
 
 async fn change_admin(ctx: &Ctx, me: i64, job: &Inbound, origin: Option<ConnId>) -> Result<()> {
     let p: GroupMember = payload(job)?;
-    conversations::change_admin(&ctx.core, me, chat(&p.group_id)?, user(&p.member)?, origin).await?;
+    conversations::change_admin(&ctx.core, me, chat(&p.group_id)?, user(&p.member)?, origin)
+        .await?;
     Ok(())
 }
 
-async fn leave_group(ctx: &Ctx, s: &SocketRef, me: i64, job: &Inbound, origin: Option<ConnId>) -> Result<()> {
+async fn leave_group(
+    ctx: &Ctx,
+    s: &SocketRef,
+    me: i64,
+    job: &Inbound,
+    origin: Option<ConnId>,
+) -> Result<()> {
     let result = async {
         let p: GroupRef = payload(job)?;
         conversations::leave(&ctx.core, me, chat(&p.group_id)?, origin).await?;

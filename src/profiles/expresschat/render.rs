@@ -33,21 +33,36 @@ pub async fn render(ctx: &Arc<Ctx>, ev: Arc<Event>) {
             let to = others(a, m.sender_id);
             match m.conversation.kind {
                 Kind::Direct => {
-                    let data = json!({"ChatId": chat, "Content": m.content, "Sender": m.sender_name});
+                    let data =
+                        json!({"ChatId": chat, "Content": m.content, "Sender": m.sender_name});
                     emit_to_users(io, to, None, "receive-personal-message", &data).await;
                 }
                 Kind::Group => {
-                    let data = json!({"ChatId": chat, "Sender": m.sender_name, "Content": m.content});
+                    let data =
+                        json!({"ChatId": chat, "Sender": m.sender_name, "Content": m.content});
                     emit_to_users(io, to, None, "receive-group-message", &data).await;
                 }
                 Kind::SelfChat | Kind::Room => {}
             }
         }
-        EventKind::ReadUpTo { conversation, reader_id, .. } => {
+        EventKind::ReadUpTo {
+            conversation,
+            reader_id,
+            ..
+        } => {
             let chat = chat_id(conversation.id);
             let to = others(a, *reader_id);
             match conversation.kind {
-                Kind::Direct => emit_to_users(io, to, None, "read-personal-msg-ack", &json!({"ChatId": chat})).await,
+                Kind::Direct => {
+                    emit_to_users(
+                        io,
+                        to,
+                        None,
+                        "read-personal-msg-ack",
+                        &json!({"ChatId": chat}),
+                    )
+                    .await
+                }
                 Kind::Group => {
                     let data = json!({"Reader": user_id(*reader_id), "ChatId": chat});
                     emit_to_users(io, to, None, "read-grp-msg-ack", &data).await;
@@ -55,40 +70,83 @@ pub async fn render(ctx: &Arc<Ctx>, ev: Arc<Event>) {
                 Kind::SelfChat | Kind::Room => {}
             }
         }
-        EventKind::ConversationCreated { conversation, creator_id, creator_name, members } => {
+        EventKind::ConversationCreated {
+            conversation,
+            creator_id,
+            creator_name,
+            members,
+        } => {
             let id = chat_id(conversation.id);
-            let rest: Vec<i64> = members.iter().copied().filter(|u| u != creator_id).collect();
+            let rest: Vec<i64> = members
+                .iter()
+                .copied()
+                .filter(|u| u != creator_id)
+                .collect();
             match conversation.kind {
                 Kind::Direct => {
                     let partner_name = partner_name(ctx, &rest).await;
                     let mine = json!({"ChatId": id, "Partner": partner_name});
-                    emit_to_users(io, [*creator_id], None, "create-personal-chat-creator", &mine).await;
+                    emit_to_users(
+                        io,
+                        [*creator_id],
+                        None,
+                        "create-personal-chat-creator",
+                        &mine,
+                    )
+                    .await;
                     let theirs = json!({"ChatId": id, "Partner": creator_name});
                     emit_to_users(io, rest, None, "create-personal-chat-partner", &theirs).await;
                 }
                 Kind::Group => {
                     let data = json!({"GroupId": id, "Name": conversation.name});
-                    emit_to_users(io, [*creator_id], None, "create-group-chat-creator", &data).await;
+                    emit_to_users(io, [*creator_id], None, "create-group-chat-creator", &data)
+                        .await;
                     emit_to_users(io, rest, None, "create-group-chat-receiver", &data).await;
                 }
                 Kind::SelfChat | Kind::Room => {}
             }
         }
-        EventKind::MemberAdded { conversation, user_id: member, .. } if conversation.kind == Kind::Group => {
+        EventKind::MemberAdded {
+            conversation,
+            user_id: member,
+            ..
+        } if conversation.kind == Kind::Group => {
             let id = chat_id(conversation.id);
             let data = json!({"ChatId": id, "Member": user_id(*member)});
             emit_to_users(io, others(a, *member), None, "add-member-success", &data).await;
             emit_to_users(io, [*member], None, "new-grp-added", &json!({"ChatId": id})).await;
         }
-        EventKind::MemberRemoved { conversation, user_id: member, by, .. } if conversation.kind == Kind::Group => {
+        EventKind::MemberRemoved {
+            conversation,
+            user_id: member,
+            by,
+            ..
+        } if conversation.kind == Kind::Group => {
             let id = chat_id(conversation.id);
             match by {
                 Some(admin) => {
-                    emit_to_users(io, [*admin], None, "kickout-successful", &json!({"GroupId": id})).await;
+                    emit_to_users(
+                        io,
+                        [*admin],
+                        None,
+                        "kickout-successful",
+                        &json!({"GroupId": id}),
+                    )
+                    .await;
                     let kicked = json!({"GroupId": id, "GroupName": conversation.name});
                     emit_to_users(io, [*member], None, "kicked-out", &kicked).await;
-                    let rest: Vec<i64> = users(a).into_iter().filter(|u| u != admin && u != member).collect();
-                    emit_to_users(io, rest, None, "someone-kicked-out", &json!({"GroupId": id})).await;
+                    let rest: Vec<i64> = users(a)
+                        .into_iter()
+                        .filter(|u| u != admin && u != member)
+                        .collect();
+                    emit_to_users(
+                        io,
+                        rest,
+                        None,
+                        "someone-kicked-out",
+                        &json!({"GroupId": id}),
+                    )
+                    .await;
                 }
                 None => {
                     let left = json!({"Message": "You left the group", "GroupId": id});
@@ -98,15 +156,31 @@ pub async fn render(ctx: &Arc<Ctx>, ev: Arc<Event>) {
                 }
             }
         }
-        EventKind::AdminChanged { conversation, from, .. } if conversation.kind == Kind::Group => {
+        EventKind::AdminChanged {
+            conversation, from, ..
+        } if conversation.kind == Kind::Group => {
             let data = json!({"GroupId": chat_id(conversation.id)});
             emit_to_users(io, [*from], None, "change-admin-success-creator", &data).await;
-            emit_to_users(io, others(a, *from), None, "change-admin-success-receiver", &data).await;
+            emit_to_users(
+                io,
+                others(a, *from),
+                None,
+                "change-admin-success-receiver",
+                &data,
+            )
+            .await;
         }
         EventKind::ConversationDeleted { conversation, by } if conversation.kind == Kind::Group => {
             let data = json!({"GroupId": chat_id(conversation.id)});
             emit_to_users(io, [*by], None, "delete-group-chat-creator", &data).await;
-            emit_to_users(io, others(a, *by), None, "delete-grp-success-receiver", &data).await;
+            emit_to_users(
+                io,
+                others(a, *by),
+                None,
+                "delete-grp-success-receiver",
+                &data,
+            )
+            .await;
         }
         _ => {}
     }

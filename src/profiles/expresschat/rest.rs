@@ -56,9 +56,16 @@ fn via(source: &Option<String>) -> VerifyVia {
     }
 }
 
-async fn signup(State(ctx): State<Arc<Ctx>>, b: Result<Json<SignupBody>, JsonRejection>) -> Response {
+async fn signup(
+    State(ctx): State<Arc<Ctx>>,
+    b: Result<Json<SignupBody>, JsonRejection>,
+) -> Response {
     let b = body(b);
-    let (Some(name), Some(email), Some(password)) = (present(&b.name), present(&b.email), b.password.as_deref().filter(|p| !p.is_empty())) else {
+    let (Some(name), Some(email), Some(password)) = (
+        present(&b.name),
+        present(&b.email),
+        b.password.as_deref().filter(|p| !p.is_empty()),
+    ) else {
         return reply(StatusCode::NOT_FOUND, -1, "Enter All credentials properly");
     };
     let new = NewUser {
@@ -73,12 +80,28 @@ async fn signup(State(ctx): State<Arc<Ctx>>, b: Result<Json<SignupBody>, JsonRej
     let user = match accounts::create_user(&ctx.core, new).await {
         Ok(u) => u,
         Err(Error::Conflict(_)) => return reply(StatusCode::NOT_FOUND, 0, "User Already Exists"),
-        Err(Error::InvalidData(_)) => return reply(StatusCode::NOT_FOUND, -1, "Enter All credentials properly"),
-        Err(_) => return reply(StatusCode::INTERNAL_SERVER_ERROR, -1, "Something went wrong"),
+        Err(Error::InvalidData(_)) => {
+            return reply(StatusCode::NOT_FOUND, -1, "Enter All credentials properly");
+        }
+        Err(_) => {
+            return reply(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                -1,
+                "Something went wrong",
+            );
+        }
     };
     match accounts::send_verification(&ctx.core, &user, via(&b.source)).await {
-        Ok(()) => reply(StatusCode::OK, 1, "Verification mail sent, please verify your email"),
-        Err(_) => reply(StatusCode::INTERNAL_SERVER_ERROR, -1, "Could not send the verification mail"),
+        Ok(()) => reply(
+            StatusCode::OK,
+            1,
+            "Verification mail sent, please verify your email",
+        ),
+        Err(_) => reply(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            -1,
+            "Could not send the verification mail",
+        ),
     }
 }
 
@@ -88,7 +111,12 @@ fn session_cookies(ctx: &Ctx, jar: CookieJar, access: String, refresh: String) -
         .add(auth_cookie(ctx, "refresh_token", refresh, keys.refresh_ttl))
 }
 
-fn auth_cookie(ctx: &Ctx, name: &'static str, value: String, ttl: std::time::Duration) -> Cookie<'static> {
+fn auth_cookie(
+    ctx: &Ctx,
+    name: &'static str,
+    value: String,
+    ttl: std::time::Duration,
+) -> Cookie<'static> {
     Cookie::build((name, value))
         .http_only(true)
         .same_site(SameSite::Lax)
@@ -98,29 +126,63 @@ fn auth_cookie(ctx: &Ctx, name: &'static str, value: String, ttl: std::time::Dur
         .build()
 }
 
-async fn login(State(ctx): State<Arc<Ctx>>, jar: CookieJar, b: Result<Json<LoginBody>, JsonRejection>) -> Response {
+async fn login(
+    State(ctx): State<Arc<Ctx>>,
+    jar: CookieJar,
+    b: Result<Json<LoginBody>, JsonRejection>,
+) -> Response {
     let b = body(b);
-    let (Some(email), Some(password)) = (present(&b.email), b.password.as_deref().filter(|p| !p.is_empty())) else {
-        return (StatusCode::NOT_FOUND, Json(json!({"success": -1, "msg": "Bad request"}))).into_response();
+    let (Some(email), Some(password)) = (
+        present(&b.email),
+        b.password.as_deref().filter(|p| !p.is_empty()),
+    ) else {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({"success": -1, "msg": "Bad request"})),
+        )
+            .into_response();
     };
     let user = match accounts::check_login(&ctx.core, email, password).await {
         Ok(u) => u,
         Err(Error::NotFound(_)) => return reply(StatusCode::NOT_FOUND, 0, "NO Such User"),
-        Err(Error::EmailNotVerified) => return reply(StatusCode::NOT_FOUND, -2, "Account Exist but Email not verified"),
+        Err(Error::EmailNotVerified) => {
+            return reply(
+                StatusCode::NOT_FOUND,
+                -2,
+                "Account Exist but Email not verified",
+            );
+        }
         Err(Error::InvalidCredentials) => return reply(StatusCode::OK, 0, "Incorrect PassWord"),
-        Err(_) => return reply(StatusCode::INTERNAL_SERVER_ERROR, -1, "Something went wrong"),
+        Err(_) => {
+            return reply(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                -1,
+                "Something went wrong",
+            );
+        }
     };
     match auth::issue_session(&ctx.core, user.id).await {
         Ok(s) => (
             session_cookies(&ctx, jar, s.access_token, s.refresh_token),
-            Json(Outcome { success: 1, message: "Login Successful" }),
+            Json(Outcome {
+                success: 1,
+                message: "Login Successful",
+            }),
         )
             .into_response(),
-        Err(_) => reply(StatusCode::INTERNAL_SERVER_ERROR, -1, "Something went wrong"),
+        Err(_) => reply(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            -1,
+            "Something went wrong",
+        ),
     }
 }
 
-async fn verify(State(ctx): State<Arc<Ctx>>, jar: CookieJar, q: Result<Query<VerifyQuery>, QueryRejection>) -> Response {
+async fn verify(
+    State(ctx): State<Arc<Ctx>>,
+    jar: CookieJar,
+    q: Result<Query<VerifyQuery>, QueryRejection>,
+) -> Response {
     let q = q.map(|Query(q)| q).unwrap_or_default();
     let app = q.source.as_deref() == Some("app");
     let (Some(email), Some(token)) = (present(&q.email), present(&q.token)) else {
@@ -129,9 +191,19 @@ async fn verify(State(ctx): State<Arc<Ctx>>, jar: CookieJar, q: Result<Query<Ver
     let user = match accounts::verify_email(&ctx.core, email, token).await {
         Ok(u) => u,
         Err(Error::InvalidData(_)) | Err(Error::NotFound(_)) => {
-            return reply(StatusCode::BAD_REQUEST, 0, "Invalid or expired verification token");
+            return reply(
+                StatusCode::BAD_REQUEST,
+                0,
+                "Invalid or expired verification token",
+            );
         }
-        Err(_) => return reply(StatusCode::INTERNAL_SERVER_ERROR, -1, "Something went wrong"),
+        Err(_) => {
+            return reply(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                -1,
+                "Something went wrong",
+            );
+        }
     };
     if app {
         return reply(StatusCode::OK, 1, "Email verified successfully");
@@ -142,7 +214,11 @@ async fn verify(State(ctx): State<Arc<Ctx>>, jar: CookieJar, q: Result<Query<Ver
             Html(VERIFIED_PAGE),
         )
             .into_response(),
-        Err(_) => reply(StatusCode::INTERNAL_SERVER_ERROR, -1, "Something went wrong"),
+        Err(_) => reply(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            -1,
+            "Something went wrong",
+        ),
     }
 }
 
@@ -161,7 +237,10 @@ async fn logout(State(ctx): State<Arc<Ctx>>, jar: CookieJar) -> Response {
     (jar, Json(json!({"message": "Logged out successfully"}))).into_response()
 }
 
-async fn resend(State(ctx): State<Arc<Ctx>>, b: Result<Json<ResendBody>, JsonRejection>) -> Response {
+async fn resend(
+    State(ctx): State<Arc<Ctx>>,
+    b: Result<Json<ResendBody>, JsonRejection>,
+) -> Response {
     let b = body(b);
     let Some(email) = present(&b.email) else {
         return reply(StatusCode::NOT_FOUND, -1, "Enter Email properly");
@@ -169,23 +248,51 @@ async fn resend(State(ctx): State<Arc<Ctx>>, b: Result<Json<ResendBody>, JsonRej
     let user = match accounts::find_by_email(&ctx.core, email).await {
         Ok(Some(u)) => u,
         Ok(None) => return reply(StatusCode::NOT_FOUND, 0, "NO Such User"),
-        Err(_) => return reply(StatusCode::INTERNAL_SERVER_ERROR, -1, "Something went wrong"),
+        Err(_) => {
+            return reply(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                -1,
+                "Something went wrong",
+            );
+        }
     };
     if user.email_verified {
         return reply(StatusCode::NOT_FOUND, 0, "Email already verified");
     }
     match accounts::send_verification(&ctx.core, &user, via(&b.source)).await {
         Ok(()) => reply(StatusCode::OK, 1, "Verification mail sent again"),
-        Err(_) => reply(StatusCode::INTERNAL_SERVER_ERROR, -1, "Could not send the verification mail"),
+        Err(_) => reply(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            -1,
+            "Could not send the verification mail",
+        ),
     }
 }
 
-async fn update_access_token(State(ctx): State<Arc<Ctx>>, jar: CookieJar, b: Result<Json<UpdateAccessBody>, JsonRejection>) -> Response {
+async fn update_access_token(
+    State(ctx): State<Arc<Ctx>>,
+    jar: CookieJar,
+    b: Result<Json<UpdateAccessBody>, JsonRejection>,
+) -> Response {
     let b = body(b);
     // Only a token this server issued and that is still valid becomes the cookie.
-    let Some(token) = present(&b.acess_token).filter(|t| auth::verify_access(&ctx.core, t).is_ok()) else {
-        return (StatusCode::BAD_REQUEST, Json(json!({"message": "Invalid access token"}))).into_response();
+    let Some(token) = present(&b.acess_token).filter(|t| auth::verify_access(&ctx.core, t).is_ok())
+    else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"message": "Invalid access token"})),
+        )
+            .into_response();
     };
-    let cookie = auth_cookie(&ctx, "access_token", token.to_owned(), ctx.core.keys.access_ttl);
-    (jar.add(cookie), Json(json!({"message": "Access token updated"}))).into_response()
+    let cookie = auth_cookie(
+        &ctx,
+        "access_token",
+        token.to_owned(),
+        ctx.core.keys.access_ttl,
+    );
+    (
+        jar.add(cookie),
+        Json(json!({"message": "Access token updated"})),
+    )
+        .into_response()
 }

@@ -19,7 +19,10 @@ pub fn message_id(id: i64) -> String {
 }
 
 fn parse(prefix: char, s: &str) -> Option<i64> {
-    s.strip_prefix(prefix)?.parse().ok().filter(|n: &i64| *n > 0)
+    s.strip_prefix(prefix)?
+        .parse()
+        .ok()
+        .filter(|n: &i64| *n > 0)
 }
 
 pub fn parse_user(s: &str) -> Option<i64> {
@@ -241,6 +244,9 @@ mod tests {
             unread: 2,
         })
         .unwrap();
-        assert_eq!(e, serde_json::json!({"_id":"c1","LastChat":"t","Partner":"Bob","Unread":2}));
+        assert_eq!(
+            e,
+            serde_json::json!({"_id":"c1","LastChat":"t","Partner":"Bob","Unread":2})
+        );
     }
 }
