@@ -31,9 +31,11 @@ pub fn build(
         other => anyhow::bail!("profile {other} is not implemented yet"),
     };
     Ok(Built {
-        router: built
-            .router
-            .merge(crate::transport::http::ops_routes(core))
+        // The profile's router goes in as a fallback *service*, so its layers (the
+        // Socket.IO layer above all) see every request that no ops route takes;
+        // merged as routes, `/socket.io/` would match no route and answer 404.
+        router: crate::transport::http::ops_routes(core)
+            .fallback_service(built.router)
             .layer(crate::transport::http::cors(cfg)),
         closer: built.closer,
     })

@@ -22,6 +22,7 @@ use socketioxide::{
 };
 use socketioxide_core::Value;
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 use crate::config::Config;
 
@@ -120,11 +121,12 @@ where
     socket.extensions.remove::<InboxRx>();
     tokio::spawn(async move {
         while let Some(job) = rx.recv().await {
-            let event = job.event.clone();
             let started = job.received;
-            handle(job).await;
-            metrics::counter!("chatwire_events_total", "profile" => profile, "event" => event)
-                .increment(1);
+            // Event names come from clients, so they go into the span (logs), not
+            // into metric labels (unbounded cardinality).
+            let span = tracing::debug_span!("event", profile, event = %job.event, sid = %job.socket.id);
+            handle(job).instrument(span).await;
+            metrics::counter!("chatwire_events_total", "profile" => profile).increment(1);
             metrics::histogram!("chatwire_handler_seconds", "profile" => profile)
                 .record(started.elapsed().as_secs_f64());
         }

@@ -19,12 +19,15 @@ export const BIN = process.env.CHATWIRE_BIN || join(REPO_ROOT, "target", "debug"
 export const ALL_PROFILES = ["expresschat", "calls", "orgchat", "chatsphere", "testcore"];
 
 const children = new Set();
+const cleanups = new Set(); // per-server cleanup functions not yet run
 process.on("exit", () => {
   for (const c of children) {
     try {
       c.kill("SIGKILL");
     } catch {}
   }
+  // a test file that ended without stop(): remove its temp dir / database anyway
+  for (const f of cleanups) f();
 });
 
 export function rand(n = 8) {
@@ -181,6 +184,7 @@ export function startServer(extraEnv = {}, opts = {}) {
   const cleanup = () => {
     if (cleaned) return;
     cleaned = true;
+    cleanups.delete(cleanup);
     if (pg) dropPgDatabase(envDb, pg.name);
     if (!process.env.CHATWIRE_E2E_KEEP) {
       try {
@@ -188,6 +192,8 @@ export function startServer(extraEnv = {}, opts = {}) {
       } catch {}
     }
   };
+
+  cleanups.add(cleanup);
 
   const server = {
     urls,

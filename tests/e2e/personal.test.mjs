@@ -9,7 +9,8 @@
 // - `searched-user`/`added-user-match` `_id` equals that user's `user-id.userId`.
 // - A personal message's `Sender` in fetch-personal-chat is the sender's userId (the
 //   client compares it with `UserId`); `Timestamp` parses with `new Date()`.
-// - read-personal-message marks every message the reader received as "Read".
+// - read-personal-message marks every message the reader received as "Read". Whether
+//   replying also marks the partner's earlier messages as read is not asserted.
 // - A sender's own other tabs do not get `receive-personal-message` (contract: receiver
 //   only); every tab of the receiver does.
 // - A refused request from a non-participant may be answered with an error event or with
@@ -205,6 +206,15 @@ test("fetch-personal-chat: newest first, Sender ids, ReadStatus keyed by receive
     sent.push({ from: alice, to: carol, c });
     assert.equal((await carol.rec.next("receive-personal-message")).Content, c, "order kept");
   }
+  // before carol does anything, alice's messages are Unread for carol
+  alice.socket.emit("fetch-personal-chat", { ChatId: chatId, Partner: carol.name });
+  const before = await alice.rec.next("personal-chat");
+  assert.deepEqual(
+    before.Messages.map((m) => m.ReadStatus[carol.id]),
+    ["Unread", "Unread", "Unread"],
+    `ReadStatus keyed by the receiver's id: ${JSON.stringify(before.Messages.map((m) => m.ReadStatus))}`,
+  );
+
   const r = `c→a ${rand(4)}`;
   carol.socket.emit("send-personal-message", { ChatId: chatId, Content: r });
   sent.push({ from: carol, to: alice, c: r });
@@ -224,8 +234,10 @@ test("fetch-personal-chat: newest first, Sender ids, ReadStatus keyed by receive
     assert.equal(m.Sender, want.from.id);
     assert.equal(typeof m._id, "string");
     assertTimestamp(m.Timestamp, "personal message");
-    assert.equal(m.ReadStatus[want.to.id], "Unread", `unread by ${want.to.name} before reading`);
+    assert.ok(["Read", "Unread"].includes(m.ReadStatus[want.to.id]), `ReadStatus for ${want.to.name}`);
   });
+  // carol's reply is unread by alice (replying may count as carol having read the chat)
+  assert.equal(pc.Messages[0].ReadStatus[alice.id], "Unread");
   assert.equal(new Set(pc.Messages.map((m) => m._id)).size, 4, "distinct message ids");
   for (let i = 1; i < pc.Messages.length; i++) {
     assert.ok(

@@ -100,3 +100,18 @@ test("client disconnect is clean and the user can reconnect at once", async () =
   assert.ok(again.personal.some((p) => p._id === chatId));
   again.socket.disconnect();
 });
+
+test("SIGTERM: the server closes every connection and exits cleanly", async () => {
+  const own = await startServer();
+  const u = await makeUser(own, "Term");
+  const ws = await connectUser(own.urls.expresschat, u.cookie, { transports: ["websocket"] });
+  const exit = await own.stop();
+  for (const s of [u.socket, ws.socket]) {
+    const reason = await s.rec.next("$disconnect", 5000);
+    assert.ok(
+      ["io server disconnect", "transport close", "transport error"].includes(reason),
+      `disconnect reason ${reason}`,
+    );
+  }
+  assert.equal(exit.code, 0, `exit ${JSON.stringify(exit)}`);
+});

@@ -124,7 +124,7 @@ pub struct CreateGroup {
     pub name: String,
     #[serde(default)]
     pub description: Option<String>,
-    #[serde(default)]
+    /// Required, as the client always sends it (an empty list makes a group of one).
     pub participants: Vec<String>,
 }
 
