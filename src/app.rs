@@ -58,6 +58,14 @@ pub async fn build_core_with(cfg: &Config, mailer: Option<Mailer>) -> anyhow::Re
         mailer,
         limits,
     ));
+    if !cfg.message_encryption_key.0.is_empty() {
+        let cipher = crate::core::crypto::MessageCipher::from_hex(&cfg.message_encryption_key.0)
+            .map_err(anyhow::Error::msg)?;
+        core.set_cipher(cipher);
+    } else {
+        // Made now (not on first use) so the warning shows at start.
+        let _ = core.cipher();
+    }
     if let Some(url) = &cfg.public_url {
         core.set_public_url(url.clone());
     }

@@ -1,4 +1,4 @@
-//! The command line: `serve` (the default), `migrate`, `user create`. Every
+//! The command line: `serve` (the default), `migrate`, `user create`, `demo`. Every
 //! command reads the same [`Config`].
 
 use clap::{Parser, Subcommand};
@@ -35,6 +35,9 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Create the demo users of the calls document (alice@example.com and
+    /// bob@example.com, password123, verified); existing ones are left as they are.
+    Demo,
 }
 
 #[derive(Subcommand)]
@@ -87,6 +90,55 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Demo => {
+            let core = app::build_core(&cfg).await?;
+            for (name, email) in DEMO_USERS {
+                let (user, created) = demo_user(&core, name, email)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                let state = if created { "created" } else { "exists" };
+                println!(
+                    "chatwire: demo user {} <{email}> id {} ({state})",
+                    user.name, user.id
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The test users of the calls document.
+const DEMO_USERS: [(&str, &str); 2] = [
+    ("Alice Johnson", "alice@example.com"),
+    ("Bob Smith", "bob@example.com"),
+];
+
+/// The demo user with this email, created (verified, password123) when missing.
+async fn demo_user(
+    core: &crate::core::Core,
+    name: &str,
+    email: &str,
+) -> crate::core::Result<(entity::users::Model, bool)> {
+    if let Some(u) = accounts::find_by_email(core, email).await? {
+        return Ok((u, false));
+    }
+    let new = NewUser {
+        name: name.to_owned(),
+        email: Some(email.to_owned()),
+        username: None,
+        password: Some("password123".to_owned()),
+        organization_id: None,
+        role: "user".into(),
+        verified: true,
+    };
+    match accounts::create_user(core, new).await {
+        Ok(u) => Ok((u, true)),
+        // Created by someone else in the meantime.
+        Err(crate::core::Error::Conflict(_)) => accounts::find_by_email(core, email)
+            .await?
+            .map(|u| (u, false))
+            .ok_or(crate::core::Error::Internal),
+        Err(e) => Err(e),
     }
 }
 

@@ -37,7 +37,10 @@ impl Profile {
 
     /// Whether chatwire serves this profile yet.
     pub fn implemented(self) -> bool {
-        matches!(self, Profile::Expresschat)
+        matches!(
+            self,
+            Profile::Expresschat | Profile::Calls | Profile::Orgchat
+        )
     }
 }
 
@@ -206,6 +209,47 @@ pub struct Config {
     /// Events the bus buffers per subscriber before a slow one loses events.
     #[arg(long, env = "BUS_CAPACITY", default_value_t = 65_536)]
     pub bus_capacity: usize,
+
+    /// Key for messages stored encrypted at rest: 64 hex characters (256 bits).
+    /// When unset a random key is made at start (with a warning), so encrypted
+    /// messages become unreadable after a restart: set it in production.
+    #[arg(
+        long,
+        env = "MESSAGE_ENCRYPTION_KEY",
+        default_value = "",
+        hide_default_value = true
+    )]
+    pub message_encryption_key: Secret,
+
+    /// orgchat: requests per minute one user may make to `/api/chat` (GET and POST
+    /// together); past it the answer is 429 with `Retry-After`.
+    #[arg(long, env = "ORGCHAT_RATE_LIMIT_PER_MINUTE", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    pub orgchat_rate_limit_per_minute: u32,
+    /// orgchat: largest `pageSize` of `GET /api/chat` (larger asks get this many).
+    #[arg(long, env = "ORGCHAT_MAX_PAGE_SIZE", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+    pub orgchat_max_page_size: u64,
+    /// orgchat: store every room message encrypted at rest. When false, only the
+    /// messages a client flags with `isEncrypted: true` are.
+    #[arg(long, env = "ORGCHAT_ENCRYPT_MESSAGES", default_value_t = true, action = clap::ArgAction::Set)]
+    pub orgchat_encrypt_messages: bool,
+    /// orgchat: whether a user who registers into an existing organization gets the
+    /// role they ask for (the original's behaviour). When false they become `user`;
+    /// the creator of a new organization still gets the role they asked for.
+    #[arg(long, env = "ORGCHAT_OPEN_ROLES", default_value_t = true, action = clap::ArgAction::Set)]
+    pub orgchat_open_roles: bool,
+
+    /// calls: seconds an unanswered call rings before it ends with reason `timeout`.
+    #[arg(long, env = "CALL_RING_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub call_ring_timeout_secs: u64,
+    /// calls: the Jitsi Meet server sent with every call offer (`domain`).
+    #[arg(long, env = "JITSI_DOMAIN", default_value = "meet.jit.si")]
+    pub jitsi_domain: String,
+    /// calls: messages one user may send per minute (socket and REST together).
+    #[arg(long, env = "CALLS_MESSAGES_PER_MINUTE", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    pub calls_messages_per_minute: u32,
+    /// calls: calls one user may start per minute.
+    #[arg(long, env = "CALLS_CALLS_PER_MINUTE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub calls_calls_per_minute: u32,
 }
 
 impl Config {

@@ -118,6 +118,35 @@ pub enum EventKind {
         online: bool,
         at: DateTime<Utc>,
     },
+    /// A call changed state (see `core::calls`): the call after the change.
+    Call(crate::core::calls::CallEvent),
+    /// `user` entered (`joined`) or left a room's live feed (orgchat `joinRoom` /
+    /// `leaveRoom`); sent to the room.
+    RoomPresence {
+        conversation: ConvRef,
+        user_id: i64,
+        user_name: String,
+        joined: bool,
+    },
+    /// `by` invited `invitees` to a room, new or existing; sent to the invitees.
+    RoomInvitation {
+        conversation: ConvRef,
+        by: i64,
+        invitees: Vec<i64>,
+    },
+    /// `user` reacted to a message with `reaction` (an emoji or short text).
+    Reaction {
+        conversation: ConvRef,
+        message_id: i64,
+        user_id: i64,
+        reaction: String,
+    },
+    /// A message was deleted by `by`.
+    MessageDeleted {
+        conversation: ConvRef,
+        message_id: i64,
+        by: i64,
+    },
 }
 
 /// The publishing side, cheap to clone.

@@ -1,5 +1,6 @@
 //! Messages: send (sequence assigned in the transaction, persisted, then published),
-//! history pages by sequence, and read pointers.
+//! history pages by sequence, and read pointers. Content may be stored encrypted at
+//! rest ([`send_encrypted`]); history and the bus always carry plaintext.
 
 use chrono::Utc;
 use entity::{conversations, memberships, messages, users};
@@ -11,6 +12,7 @@ use sea_orm::{
 
 use super::bus::{Audience, ConnId, EventKind, MessageOut};
 use super::conversations::{Kind, conv_ref, member_ids, require_member};
+use super::crypto::message_aad;
 use super::{Core, Error, Result};
 
 /// How a new message is addressed on the bus.
@@ -42,6 +44,31 @@ pub async fn send(
     delivery: Delivery,
     origin: Option<ConnId>,
 ) -> Result<MessageOut> {
+    persist(core, sender, msg, kinds, delivery, origin, false).await
+}
+
+/// As [`send`], with the content stored encrypted at rest (`is_encrypted`) under
+/// the configured message key; what is published and returned is the plaintext.
+pub async fn send_encrypted(
+    core: &Core,
+    sender: &users::Model,
+    msg: NewMessage<'_>,
+    kinds: &[Kind],
+    delivery: Delivery,
+    origin: Option<ConnId>,
+) -> Result<MessageOut> {
+    persist(core, sender, msg, kinds, delivery, origin, true).await
+}
+
+async fn persist(
+    core: &Core,
+    sender: &users::Model,
+    msg: NewMessage<'_>,
+    kinds: &[Kind],
+    delivery: Delivery,
+    origin: Option<ConnId>,
+    encrypt: bool,
+) -> Result<MessageOut> {
     check_content(core, msg.content)?;
     let (conv, _) = require_member(core, msg.conversation_id, sender.id, kinds).await?;
     let now = Utc::now();
@@ -61,13 +88,19 @@ pub async fn send(
         .first()
         .ok_or(Error::NotFound("conversation"))?
         .last_seq;
+    let stored = if encrypt {
+        core.cipher()
+            .seal(msg.content, &message_aad(conv.id, seq))?
+    } else {
+        msg.content.to_owned()
+    };
     let row = messages::ActiveModel {
         conversation_id: Set(conv.id),
         seq: Set(seq),
         sender_id: Set(sender.id),
-        content: Set(msg.content.to_owned()),
+        content: Set(stored),
         kind: Set(msg.kind.to_owned()),
-        is_encrypted: Set(false),
+        is_encrypted: Set(encrypt),
         client_ref: Set(msg.client_ref),
         created_at: Set(now),
         updated_at: Set(now),
@@ -94,7 +127,7 @@ pub async fn send(
         seq,
         sender_id: sender.id,
         sender_name: sender.name.clone(),
-        content: row.content,
+        content: msg.content.to_owned(),
         kind: row.kind,
         is_encrypted: row.is_encrypted,
         client_ref: row.client_ref,
@@ -151,7 +184,7 @@ pub async fn history(
             seq: m.seq,
             sender_id: m.sender_id,
             sender_name: names.get(&m.sender_id).cloned().unwrap_or_default(),
-            content: m.content,
+            content: plaintext(core, &m),
             kind: m.kind,
             is_encrypted: m.is_encrypted,
             client_ref: m.client_ref,
@@ -159,6 +192,25 @@ pub async fn history(
             updated_at: m.updated_at,
         })
         .collect())
+}
+
+/// The readable content of a stored message: decrypted when it was stored
+/// encrypted. A row that does not decrypt (another key, tampering) reads as empty
+/// and is logged, so one bad row does not hide a whole history.
+pub fn plaintext(core: &Core, m: &messages::Model) -> String {
+    if !m.is_encrypted {
+        return m.content.clone();
+    }
+    match core
+        .cipher()
+        .open(&m.content, &message_aad(m.conversation_id, m.seq))
+    {
+        Ok(p) => p,
+        Err(why) => {
+            tracing::error!(message_id = m.id, why, "stored message does not decrypt");
+            String::new()
+        }
+    }
 }
 
 /// Moves `user`'s read pointer in a conversation forward to `up_to` (the latest

@@ -5,12 +5,19 @@
 pub mod accounts;
 pub mod auth;
 pub mod bus;
+pub mod calls;
 pub mod conversations;
+pub mod crypto;
 pub mod db;
+pub mod direct;
 pub mod error;
+pub mod groups;
 pub mod mail;
 pub mod messages;
+pub mod organizations;
 pub mod presence;
+pub mod reactions;
+pub mod rooms;
 
 use std::sync::{Arc, OnceLock};
 
@@ -39,9 +46,14 @@ pub struct Core {
     pub mailer: mail::Mailer,
     pub limits: Limits,
     pub presence: presence::Presence,
+    /// Live call state (who is in a call, ring timers).
+    pub calls: calls::Calls,
     /// Base URL for links in mails; set from config or, when unset, from the first
     /// bound listener.
     public_url: OnceLock<String>,
+    /// The cipher for messages stored encrypted; set from config at start, or a
+    /// random key on first use (see [`Core::cipher`]).
+    cipher: OnceLock<crypto::MessageCipher>,
 }
 
 pub type CoreRef = Arc<Core>;
@@ -61,13 +73,31 @@ impl Core {
             mailer,
             limits,
             presence: presence::Presence::default(),
+            calls: calls::Calls::default(),
             public_url: OnceLock::new(),
+            cipher: OnceLock::new(),
         }
     }
 
     /// Sets the base URL for links once; later calls are ignored.
     pub fn set_public_url(&self, url: String) {
         let _ = self.public_url.set(url.trim_end_matches('/').to_owned());
+    }
+
+    /// Sets the message cipher once; later calls are ignored.
+    pub fn set_cipher(&self, cipher: crypto::MessageCipher) {
+        let _ = self.cipher.set(cipher);
+    }
+
+    /// The message cipher. Without a configured key a random one is made (with a
+    /// warning): encrypted messages then become unreadable after a restart.
+    pub fn cipher(&self) -> &crypto::MessageCipher {
+        self.cipher.get_or_init(|| {
+            tracing::warn!(
+                "MESSAGE_ENCRYPTION_KEY unset: using a random key; encrypted messages are unreadable after a restart"
+            );
+            crypto::MessageCipher::random()
+        })
     }
 
     pub fn public_url(&self) -> &str {

@@ -2,7 +2,9 @@
 //! its wire shapes and its error mapping) over the one core. Each is served on its
 //! own listener; see the table in the README.
 
+pub mod calls;
 pub mod expresschat;
+pub mod orgchat;
 
 use futures_util::future::BoxFuture;
 use tokio_util::sync::CancellationToken;
@@ -28,6 +30,8 @@ pub fn build(
 ) -> anyhow::Result<Built> {
     let built = match p {
         Profile::Expresschat => expresschat::build(core.clone(), cfg, shutdown),
+        Profile::Orgchat => orgchat::build(core.clone(), cfg, shutdown),
+        Profile::Calls => calls::build(core.clone(), cfg, shutdown),
         other => anyhow::bail!("profile {other} is not implemented yet"),
     };
     Ok(Built {

@@ -96,7 +96,11 @@ impl FromMessageParts<LocalAdapter> for Enqueue {
 }
 
 /// Called from a connect middleware: creates the inbox and routes every event to it.
+/// The socket also joins a room named after its own id: socketioxide's
+/// `except(sid)` skips the sockets *in that room*, and sockets join none by default,
+/// so without it "everyone but the sender" would include the sender.
 pub fn prepare_inbox(socket: &SocketRef, capacity: usize) {
+    socket.join(socket.id.to_string());
     let (tx, rx) = mpsc::channel(capacity.max(1));
     socket.extensions.insert(InboxTx(tx));
     socket
@@ -124,7 +128,8 @@ where
             let started = job.received;
             // Event names come from clients, so they go into the span (logs), not
             // into metric labels (unbounded cardinality).
-            let span = tracing::debug_span!("event", profile, event = %job.event, sid = %job.socket.id);
+            let span =
+                tracing::debug_span!("event", profile, event = %job.event, sid = %job.socket.id);
             handle(job).instrument(span).await;
             metrics::counter!("chatwire_events_total", "profile" => profile).increment(1);
             metrics::histogram!("chatwire_handler_seconds", "profile" => profile)

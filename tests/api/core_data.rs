@@ -6,6 +6,7 @@ use chatwire::core::{
     accounts::{self, NewUser},
     auth,
     conversations::{self, Kind},
+    groups,
     messages::{self, Delivery, NewMessage},
 };
 use entity::users;
@@ -177,46 +178,42 @@ async fn group_rights_belong_to_the_admin() {
         user(&app, "bob").await,
         user(&app, "cy").await,
     );
-    let g = conversations::create_group(core, &a, "g", None, &[b.id], Kind::Group, None)
+    let g = groups::create_group(core, &a, "g", None, &[b.id], Kind::Group, None)
         .await
         .unwrap();
     assert!(matches!(
-        conversations::add_member(core, b.id, g.id, c.id, None).await,
+        groups::add_member(core, b.id, g.id, c.id, None).await,
         Err(Error::PermissionDenied(_))
     ));
     assert!(matches!(
-        conversations::kick(core, b.id, g.id, a.id, None).await,
+        groups::kick(core, b.id, g.id, a.id, None).await,
         Err(Error::PermissionDenied(_))
     ));
     assert!(matches!(
-        conversations::delete_group(core, b.id, g.id, None).await,
+        groups::delete_group(core, b.id, g.id, None).await,
         Err(Error::PermissionDenied(_))
     ));
     assert!(matches!(
-        conversations::leave(core, a.id, g.id, None).await,
+        groups::leave(core, a.id, g.id, None).await,
         Err(Error::PermissionDenied(_))
     ));
-    conversations::add_member(core, a.id, g.id, c.id, None)
+    groups::add_member(core, a.id, g.id, c.id, None)
         .await
         .unwrap();
     assert!(matches!(
-        conversations::add_member(core, a.id, g.id, c.id, None).await,
+        groups::add_member(core, a.id, g.id, c.id, None).await,
         Err(Error::Conflict(_))
     ));
-    conversations::change_admin(core, a.id, g.id, b.id, None)
+    groups::change_admin(core, a.id, g.id, b.id, None)
         .await
         .unwrap();
-    conversations::leave(core, a.id, g.id, None).await.unwrap();
-    conversations::kick(core, b.id, g.id, c.id, None)
-        .await
-        .unwrap();
+    groups::leave(core, a.id, g.id, None).await.unwrap();
+    groups::kick(core, b.id, g.id, c.id, None).await.unwrap();
     assert_eq!(
         conversations::member_ids(&core.db, g.id).await.unwrap(),
         vec![b.id]
     );
-    conversations::delete_group(core, b.id, g.id, None)
-        .await
-        .unwrap();
+    groups::delete_group(core, b.id, g.id, None).await.unwrap();
     assert!(conversations::get(core, g.id).await.is_err());
     app.stop().await;
 }

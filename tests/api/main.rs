@@ -2,7 +2,12 @@
 //! its own server on port 0 and its own fresh database: SQLite in a temp dir, or a
 //! fresh PostgreSQL database when `DATABASE_URL` points at a PostgreSQL server.
 
+mod calls_core;
+mod calls_rest;
 mod core_data;
 mod expresschat_rest;
 mod helpers;
 mod ops;
+mod orgchat_core;
+mod orgchat_rest;
+mod orgchat_support;

@@ -3,12 +3,12 @@
 //! REST (`rest.rs`): POST /signup, POST /login, GET /verify (and /Verify),
 //! POST /logout, POST /resend, POST /update-access-token.
 //!
-//! Handshake (`realtime.rs`): cookies `access_token`/`refresh_token` or query
+//! Handshake (`connect.rs`): cookies `access_token`/`refresh_token` or query
 //! `accessToken`/`refreshToken`; never rejected: `auth-failure` then disconnect.
 //! After connect: `access-token` (when refreshed), `user-id`, `personal-chat-list`,
 //! `group-chat-list`.
 //!
-//! Events (`realtime.rs`, one function each): fetch-user-details, search-user,
+//! Events (`realtime.rs` holds the table; group events live in `group_events.rs`): fetch-user-details, search-user,
 //! check-chat, create-personal-chat, send-personal-message, read-personal-message,
 //! fetch-personal-chat, send-self-message, fetch-self-chat, create-group-chat,
 //! send-group-message, read-group-message, fetch-group-chat, add-member, kickout,
@@ -21,6 +21,8 @@
 //! change-admin-success-*, group-left-success, user-left-grp,
 //! delete-group-chat-creator, delete-grp-success-receiver.
 
+mod connect;
+mod group_events;
 mod realtime;
 mod render;
 mod rest;
@@ -49,7 +51,7 @@ pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super:
         inbox_capacity: cfg.inbox_capacity,
         cookie_secure: cfg.cookie_secure,
     });
-    realtime::register(ctx.clone());
+    connect::register(ctx.clone());
     let rx = core.bus.subscribe();
     let render_ctx = ctx.clone();
     tokio::spawn(async move {

@@ -1,0 +1,95 @@
+//! calls (seed 004): chat, presence and voice/video call signalling (Jitsi rooms).
+//! Socket.IO on namespace `/`, REST under `/api`.
+//!
+//! REST (`rest.rs`): POST /api/auth/login, POST /api/auth/register,
+//! GET /api/messages (`?with=&before=&limit=`), POST /api/messages, GET /api/calls.
+//! Envelopes `{success:true, ...}` / `{success:false, error:{code, message}}`.
+//!
+//! Connection (`realtime.rs`): `join {userId, token}` => `connected {userId,
+//! socketId}` or `auth:error {message}`; a handshake token (`auth.token` or
+//! `Authorization: Bearer`) authenticates up front. Any other event before that:
+//! `error {message, code:"AUTH_REQUIRED"}`.
+//!
+//! Events (table in `realtime.rs`): message, message:read, typing:start,
+//! typing:stop (`chat.rs`); call:initiate, call:respond, call:end
+//! (`signalling.rs`). Refusals: `error {message, code}`, or `call:failed` for an
+//! unreachable callee.
+//!
+//! Deliveries (`render.rs`): message, message:read, typing:start, typing:stop,
+//! user:online, user:offline, call:initiated, call:incoming, call:accepted,
+//! call:rejected, call:ended.
+
+mod chat;
+mod limits;
+mod realtime;
+mod render;
+mod rest;
+mod signalling;
+pub mod wire;
+
+use std::{sync::Arc, time::Duration};
+
+use futures_util::FutureExt;
+use tokio_util::sync::CancellationToken;
+
+use crate::{config::Config, core::CoreRef, transport::socketio};
+
+/// What the handlers share.
+pub struct Ctx {
+    pub core: CoreRef,
+    pub io: socketioxide::SocketIo,
+    pub inbox_capacity: usize,
+    /// How long an unanswered call rings.
+    pub ring_timeout: Duration,
+    /// The Jitsi Meet server sent with every call offer.
+    pub jitsi_domain: String,
+    /// Messages per user (socket and REST together).
+    pub messages: limits::RateLimit,
+    /// Call initiations per user.
+    pub calls: limits::RateLimit,
+}
+
+pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super::Built {
+    let (layer, io) = socketio::layer(cfg);
+    let ctx = Arc::new(Ctx {
+        core: core.clone(),
+        io: io.clone(),
+        inbox_capacity: cfg.inbox_capacity,
+        ring_timeout: Duration::from_secs(cfg.call_ring_timeout_secs),
+        jitsi_domain: cfg.jitsi_domain.clone(),
+        messages: limits::RateLimit::per_minute(cfg.calls_messages_per_minute),
+        calls: limits::RateLimit::per_minute(cfg.calls_calls_per_minute),
+    });
+    realtime::register(ctx.clone(), "/");
+    let rx = core.bus.subscribe();
+    let render_ctx = ctx.clone();
+    let render_stop = shutdown.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = crate::core::bus::consume("calls", rx, |ev| render::render(&render_ctx, ev)) => {}
+            _ = render_stop.cancelled() => {}
+        }
+    });
+    let tidy_ctx = ctx.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tokio::select! {
+                _ = every.tick() => {
+                    tidy_ctx.messages.tidy();
+                    tidy_ctx.calls.tidy();
+                }
+                _ = shutdown.cancelled() => break,
+            }
+        }
+    });
+    let router = rest::router(ctx)
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            cfg.max_frame_bytes,
+        ))
+        .layer(layer);
+    super::Built {
+        router,
+        closer: Some(async move { io.close().await }.boxed()),
+    }
+}

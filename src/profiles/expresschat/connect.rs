@@ -1,0 +1,176 @@
+//! expresschat's handshake: tokens from cookies (web) or query (Android), never a
+//! rejected handshake (`auth-failure` after connect instead), the optional
+//! `access-token`, then the three greeting events in order before any event of the
+//! client is handled.
+
+use std::sync::Arc;
+
+use serde_json::json;
+use socketioxide::extract::SocketRef;
+
+use super::{Ctx, realtime, wire::*};
+use crate::core::{
+    Result, accounts, auth,
+    conversations::{self, Kind},
+    presence,
+};
+use crate::transport::socketio::{self, emit};
+
+/// The authenticated user of a socket, set by the handshake.
+#[derive(Clone, Debug)]
+struct Session {
+    user_id: i64,
+    /// A fresh access token, when the handshake's one had expired.
+    new_access: Option<String>,
+}
+
+pub fn register(ctx: Arc<Ctx>) {
+    let io = ctx.io.clone();
+    let for_mw = ctx.clone();
+    let handler = move |socket: SocketRef| {
+        let ctx = ctx.clone();
+        async move { connected(ctx, socket).await }
+    };
+    let middleware = move |socket: SocketRef| {
+        let ctx = for_mw.clone();
+        async move {
+            handshake(&ctx, &socket).await;
+            Ok::<(), std::convert::Infallible>(())
+        }
+    };
+    io.ns(
+        "/",
+        socketioxide::handler::ConnectHandler::with(handler, middleware),
+    );
+}
+
+/// Reads the tokens from cookies or query, never rejects: a failed handshake is
+/// answered after connect with `auth-failure` (what the original client expects).
+async fn handshake(ctx: &Ctx, socket: &SocketRef) {
+    let parts = socket.req_parts();
+    let mut access = None;
+    let mut refresh = None;
+    for header in parts.headers.get_all(axum::http::header::COOKIE) {
+        for c in cookie::Cookie::split_parse(header.to_str().unwrap_or_default()).flatten() {
+            match c.name() {
+                "access_token" => access = Some(c.value().to_owned()),
+                "refresh_token" => refresh = Some(c.value().to_owned()),
+                _ => {}
+            }
+        }
+    }
+    if let Some(q) = parts.uri.query() {
+        for (k, v) in form_urlencoded::parse(q.as_bytes()) {
+            match k.as_ref() {
+                "accessToken" if access.is_none() => access = Some(v.into_owned()),
+                "refreshToken" if refresh.is_none() => refresh = Some(v.into_owned()),
+                _ => {}
+            }
+        }
+    }
+    let session = match access.as_deref().map(|t| auth::verify_access(&ctx.core, t)) {
+        Some(Ok(user_id)) => Some(Session {
+            user_id,
+            new_access: None,
+        }),
+        // An expired (or absent) access token with a good refresh token: mint a
+        // new access token and tell the client (`access-token`).
+        Some(Err(auth::AccessError::Expired)) | None => match refresh {
+            Some(r) => {
+                auth::access_from_refresh(&ctx.core, &r)
+                    .await
+                    .ok()
+                    .map(|(user_id, token)| Session {
+                        user_id,
+                        new_access: Some(token),
+                    })
+            }
+            None => None,
+        },
+        Some(Err(auth::AccessError::Invalid)) => None,
+    };
+    // The user must still exist and be verified.
+    let session = match session {
+        Some(s) => match accounts::get(&ctx.core, s.user_id).await {
+            Ok(u) if u.email_verified => Some(s),
+            _ => None,
+        },
+        None => None,
+    };
+    if let Some(s) = session {
+        socket.join(socketio::user_room(s.user_id));
+        socket.extensions.insert(s);
+        socketio::prepare_inbox(socket, ctx.inbox_capacity);
+    }
+}
+
+async fn connected(ctx: Arc<Ctx>, socket: SocketRef) {
+    let Some(session) = socket.extensions.get::<Session>() else {
+        emit(
+            &socket,
+            "auth-failure",
+            &json!({"reason": "Authentication failed"}),
+        );
+        let _ = socket.disconnect();
+        return;
+    };
+    metrics::gauge!("chatwire_connections", "profile" => "expresschat").increment(1.0);
+    let dctx = ctx.clone();
+    socket.on_disconnect(async move |s: SocketRef| {
+        socketio::close_inbox(&s);
+        metrics::gauge!("chatwire_connections", "profile" => "expresschat").decrement(1.0);
+        if let Some(sess) = s.extensions.get::<Session>() {
+            let _ = presence::disconnected(&dctx.core, sess.user_id).await;
+        }
+    });
+    if let Some(token) = &session.new_access {
+        emit(&socket, "access-token", &json!({"accessToken": token}));
+    }
+    if let Err(e) = greet(&ctx, &socket, session.user_id).await {
+        tracing::debug!(error = %e, "expresschat greeting failed");
+    }
+    let _ = presence::connected(&ctx.core, session.user_id).await;
+    let wctx = ctx.clone();
+    socketio::start_inbox(&socket, "expresschat", move |job| {
+        let ctx = wctx.clone();
+        async move { realtime::handle(&ctx, session.user_id, job).await }
+    });
+}
+
+/// The three events after connect, in order.
+async fn greet(ctx: &Ctx, socket: &SocketRef, me: i64) -> Result<()> {
+    let user = accounts::get(&ctx.core, me).await?;
+    emit(
+        socket,
+        "user-id",
+        &json!({"userId": user_id(me), "userName": user.name}),
+    );
+    let personal: Vec<PersonalChatEntry> =
+        conversations::list_for_user(&ctx.core, me, &[Kind::Direct])
+            .await?
+            .into_iter()
+            .map(|s| PersonalChatEntry {
+                id: chat_id(s.conversation.id),
+                last_chat: timestamp(conversations::last_activity(&s.conversation)),
+                partner: s.partner.map(|p| p.1).unwrap_or_default(),
+                unread: s.unread,
+            })
+            .collect();
+    emit(
+        socket,
+        "personal-chat-list",
+        &json!({"PersonalChatList": personal}),
+    );
+    let groups: Vec<GroupChatEntry> = conversations::list_for_user(&ctx.core, me, &[Kind::Group])
+        .await?
+        .into_iter()
+        .map(|s| GroupChatEntry {
+            id: chat_id(s.conversation.id),
+            name: s.conversation.name.clone().unwrap_or_default(),
+            last_chat: timestamp(conversations::last_activity(&s.conversation)),
+            unread: s.unread,
+        })
+        .collect();
+    emit(socket, "group-chat-list", &json!({"GroupChatList": groups}));
+    Ok(())
+}

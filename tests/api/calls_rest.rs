@@ -1,0 +1,386 @@
+//! calls REST: login and registration, the `{success, error:{code, message}}`
+//! envelopes, message history paging and sending, call history, rate limits, and
+//! one account for expresschat and calls.
+
+use chatwire::config::Profile;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, spawn_app, spawn_app_with};
+
+async fn call(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = app.client.request(method, app.url(Profile::Calls, path));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let r = req.send().await.expect("request");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn post(app: &TestApp, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
+    call(app, reqwest::Method::POST, path, token, Some(body)).await
+}
+
+async fn get(app: &TestApp, path: &str, token: Option<&str>) -> (u16, Value) {
+    call(app, reqwest::Method::GET, path, token, None).await
+}
+
+/// Registers a user; returns (token, id).
+async fn register(app: &TestApp, name: &str) -> (String, String) {
+    let (s, b) = post(
+        app,
+        "/api/auth/register",
+        None,
+        json!({"name": name, "email": format!("{name}@calls.test"), "password": "secret"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    (
+        b["token"].as_str().unwrap().to_owned(),
+        b["user"]["id"].as_str().unwrap().to_owned(),
+    )
+}
+
+fn code(b: &Value) -> &str {
+    assert_eq!(b["success"], json!(false), "{b}");
+    b["error"]["code"].as_str().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn register_and_login_answer_in_the_envelope() {
+    let app = spawn_app().await;
+    let (s, b) = post(
+        &app,
+        "/api/auth/register",
+        None,
+        json!({"name": "Alice Johnson", "email": "Alice@Example.com", "password": "password123"}),
+    )
+    .await;
+    assert_eq!(s, 201);
+    assert_eq!(b["success"], json!(true));
+    assert_eq!(
+        b["user"],
+        json!({"id": "1", "name": "Alice Johnson", "email": "alice@example.com"})
+    );
+    assert!(b["token"].as_str().unwrap().len() > 20);
+    let (s, b) = post(
+        &app,
+        "/api/auth/register",
+        None,
+        json!({"name": "Other", "email": "alice@example.com", "password": "x"}),
+    )
+    .await;
+    assert_eq!((s, code(&b)), (409, "USER_EXISTS"));
+    let (s, b) = post(&app, "/api/auth/register", None, json!({"email": "x@y.z"})).await;
+    assert_eq!((s, code(&b)), (400, "INVALID_DATA"));
+
+    let (s, b) = post(
+        &app,
+        "/api/auth/login",
+        None,
+        json!({"email": "alice@example.com", "password": "password123"}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(b["user"]["id"], json!("1"));
+    let token = b["token"].as_str().unwrap();
+    let (s, _) = get(&app, "/api/messages", Some(token)).await;
+    assert_eq!(s, 200, "the login token works as Bearer");
+    for wrong in [
+        json!({"email": "alice@example.com", "password": "nope"}),
+        json!({"email": "nobody@example.com", "password": "password123"}),
+    ] {
+        let (s, b) = post(&app, "/api/auth/login", None, wrong).await;
+        assert_eq!((s, code(&b)), (401, "UNAUTHORIZED"));
+    }
+    // Not JSON at all: the same envelope, not axum's plain text.
+    let r = app
+        .client
+        .post(app.url(Profile::Calls, "/api/auth/login"))
+        .header("content-type", "application/json")
+        .body("{nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let b: Value = r.json().await.unwrap();
+    assert_eq!(code(&b), "INVALID_DATA");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn routes_need_a_bearer_token() {
+    let app = spawn_app().await;
+    for token in [
+        None,
+        Some("garbage"),
+        Some("eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0."),
+    ] {
+        let (s, b) = get(&app, "/api/messages", token).await;
+        assert_eq!((s, code(&b)), (401, "UNAUTHORIZED"));
+        let (s, b) = post(&app, "/api/messages", token, json!({})).await;
+        assert_eq!((s, code(&b)), (401, "UNAUTHORIZED"));
+        let (s, b) = get(&app, "/api/calls", token).await;
+        assert_eq!((s, code(&b)), (401, "UNAUTHORIZED"));
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn messages_are_sent_and_paged() {
+    let app = spawn_app().await;
+    let (ta, a) = register(&app, "ann").await;
+    let (tb, b) = register(&app, "ben").await;
+    let (_, c) = register(&app, "cid").await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let (s, body) = post(
+            &app,
+            "/api/messages",
+            Some(&ta),
+            json!({"receiverId": b, "content": format!("m{i}"), "type": "text"}),
+        )
+        .await;
+        assert_eq!(s, 201, "{body}");
+        let m = &body["message"];
+        assert_eq!(
+            (
+                &m["senderId"],
+                &m["senderName"],
+                &m["receiverId"],
+                &m["type"]
+            ),
+            (&json!(a), &json!("ann"), &json!(b), &json!("text"))
+        );
+        assert!(m["timestamp"].as_str().unwrap().ends_with('Z'));
+        ids.push(m["id"].as_str().unwrap().to_owned());
+    }
+    // A number works as an id too, and a message to someone else.
+    let (s, _) = post(
+        &app,
+        "/api/messages",
+        Some(&ta),
+        json!({"receiverId": c.parse::<i64>().unwrap(), "content": "hi cid"}),
+    )
+    .await;
+    assert_eq!(s, 201);
+
+    let (_, all) = get(&app, "/api/messages", Some(&ta)).await;
+    assert_eq!(all["messages"].as_array().unwrap().len(), 6);
+    let (_, page) = get(&app, &format!("/api/messages?with={a}&limit=2"), Some(&tb)).await;
+    let contents: Vec<&str> = page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(contents, ["m3", "m4"], "the newest page, oldest first");
+    assert_eq!(page["hasMore"], json!(true));
+    let oldest = page["messages"][0]["id"].as_str().unwrap();
+    let (_, older) = get(
+        &app,
+        &format!("/api/messages?with={a}&before={oldest}&limit=10"),
+        Some(&tb),
+    )
+    .await;
+    assert_eq!(older["messages"].as_array().unwrap().len(), 3);
+    assert_eq!(older["hasMore"], json!(false));
+    assert_eq!(older["messages"][0]["content"], json!("m0"));
+    // ben sees only his conversation with ann.
+    let (_, bens) = get(&app, "/api/messages", Some(&tb)).await;
+    assert_eq!(bens["messages"].as_array().unwrap().len(), 5);
+    assert_eq!(bens["messages"][0]["readBy"], json!([]));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn message_refusals_have_their_codes() {
+    let app = spawn_app().await;
+    let (ta, a) = register(&app, "ann").await;
+    let (_, b) = register(&app, "ben").await;
+    let cases = [
+        (
+            json!({"receiverId": "999", "content": "x"}),
+            404,
+            "USER_NOT_FOUND",
+        ),
+        (
+            json!({"receiverId": "u1", "content": "x"}),
+            404,
+            "USER_NOT_FOUND",
+        ),
+        (
+            json!({"receiverId": a, "content": "to myself"}),
+            400,
+            "INVALID_DATA",
+        ),
+        (
+            json!({"receiverId": b, "content": "   "}),
+            400,
+            "INVALID_DATA",
+        ),
+        (json!({"receiverId": b}), 400, "INVALID_DATA"),
+        (
+            json!({"receiverId": b, "content": "x", "type": "video"}),
+            400,
+            "INVALID_DATA",
+        ),
+        (
+            json!({"receiverId": true, "content": "x"}),
+            400,
+            "INVALID_DATA",
+        ),
+        (
+            json!({"receiverId": b, "content": "x".repeat(10_001)}),
+            400,
+            "INVALID_DATA",
+        ),
+    ];
+    for (body, status, expected) in cases {
+        let (s, r) = post(&app, "/api/messages", Some(&ta), body.clone()).await;
+        assert_eq!((s, code(&r)), (status, expected), "{body}");
+    }
+    for q in ["limit=0", "limit=x", "before=yesterday", "with=999"] {
+        let (s, r) = get(&app, &format!("/api/messages?{q}"), Some(&ta)).await;
+        assert!(s == 400 || s == 404, "{q}: {s}");
+        assert!(
+            ["INVALID_DATA", "USER_NOT_FOUND"].contains(&code(&r)),
+            "{q}"
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn messages_are_rate_limited_per_user() {
+    let app = spawn_app_with(&["--calls-messages-per-minute=3"]).await;
+    let (ta, _) = register(&app, "ann").await;
+    let (tb, b) = register(&app, "ben").await;
+    let (_, c) = register(&app, "cid").await;
+    for _ in 0..3 {
+        let (s, _) = post(
+            &app,
+            "/api/messages",
+            Some(&ta),
+            json!({"receiverId": b, "content": "x"}),
+        )
+        .await;
+        assert_eq!(s, 201);
+    }
+    let (s, r) = post(
+        &app,
+        "/api/messages",
+        Some(&ta),
+        json!({"receiverId": b, "content": "x"}),
+    )
+    .await;
+    assert_eq!((s, code(&r)), (429, "RATE_LIMITED"));
+    let (s, _) = post(
+        &app,
+        "/api/messages",
+        Some(&tb),
+        json!({"receiverId": c, "content": "x"}),
+    )
+    .await;
+    assert_eq!(s, 201, "another user has their own allowance");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn one_account_for_expresschat_and_calls() {
+    let app = spawn_app().await;
+    app.signup_verified("Eve Express", "eve@x.io", "pw-eve")
+        .await;
+    let (s, b) = post(
+        &app,
+        "/api/auth/login",
+        None,
+        json!({"email": "eve@x.io", "password": "pw-eve"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["user"]["name"], json!("Eve Express"));
+    // An expresschat sign-up that is not verified yet cannot log in here.
+    app.post_json(
+        "/signup",
+        json!({"name": "Una", "email": "una@x.io", "password": "pw"}),
+    )
+    .await;
+    let (s, b) = post(
+        &app,
+        "/api/auth/login",
+        None,
+        json!({"email": "una@x.io", "password": "pw"}),
+    )
+    .await;
+    assert_eq!((s, code(&b)), (401, "UNAUTHORIZED"));
+    // A calls registration logs in on expresschat.
+    register(&app, "cal").await;
+    let (s, b) = app
+        .post_json(
+            "/login",
+            json!({"email": "cal@calls.test", "password": "secret"}),
+        )
+        .await;
+    assert_eq!((s, &b["success"]), (200, &json!(1)));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn call_history_is_served() {
+    let app = spawn_app().await;
+    let (ta, _) = register(&app, "ann").await;
+    let (_, b) = register(&app, "ben").await;
+    let ann = chatwire::core::accounts::find_by_email(&app.core, "ann@calls.test")
+        .await
+        .unwrap()
+        .unwrap();
+    // ben is offline: a failed call is kept.
+    app.core.calls.endpoint_up(ann.id);
+    let r = chatwire::core::calls::initiate(
+        &app.core,
+        &ann,
+        b.parse().unwrap(),
+        chatwire::core::calls::CallType::Video,
+        std::time::Duration::from_secs(30),
+    )
+    .await;
+    assert!(r.is_err());
+    let (s, h) = get(&app, "/api/calls", Some(&ta)).await;
+    assert_eq!(s, 200);
+    let c = &h["calls"][0];
+    assert_eq!(
+        (
+            &c["from"],
+            &c["to"],
+            &c["toName"],
+            &c["type"],
+            &c["status"],
+            &c["endReason"],
+            &c["duration"]
+        ),
+        (
+            &json!("1"),
+            &json!(b),
+            &json!("ben"),
+            &json!("video"),
+            &json!("failed"),
+            &json!("user_unavailable"),
+            &json!(0)
+        )
+    );
+    assert_eq!(
+        c["roomName"],
+        json!(format!("call_{}", c["id"].as_str().unwrap()))
+    );
+    app.stop().await;
+}
