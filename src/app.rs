@@ -50,6 +50,8 @@ pub async fn build_core_with(cfg: &Config, mailer: Option<Mailer>) -> anyhow::Re
         max_name_len: cfg.max_name_len,
         max_group_size: cfg.max_group_size,
         history_page: cfg.history_page,
+        login_per_account_per_minute: cfg.login_per_account_per_minute,
+        login_per_ip_per_minute: cfg.login_per_ip_per_minute,
     };
     let core = Arc::new(Core::new(
         db,
@@ -69,6 +71,19 @@ pub async fn build_core_with(cfg: &Config, mailer: Option<Mailer>) -> anyhow::Re
     if let Some(url) = &cfg.public_url {
         core.set_public_url(url.clone());
     }
+    let api_secret = if cfg.api_token_secret.0.is_empty() {
+        tracing::warn!(
+            "API_TOKEN_SECRET unset: using a random secret; API tokens end when the process does"
+        );
+        crate::core::auth::random_hex(32)
+    } else {
+        cfg.api_token_secret.0.clone()
+    };
+    core.set_api_keys(crate::core::api_tokens::ApiKeys::new(
+        api_secret.as_bytes(),
+        Duration::from_secs(cfg.api_user_token_ttl_secs),
+        Duration::from_secs(cfg.api_client_token_ttl_secs),
+    ));
     Ok(core)
 }
 
@@ -179,6 +194,17 @@ pub async fn start_with(
             }
         }));
     }
+    // Rate-limit maps keep only keys seen lately.
+    let (tidy_core, tidy_stop) = (core.clone(), shutdown.clone());
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tokio::select! {
+                _ = every.tick() => tidy_core.logins.forget_idle(),
+                _ = tidy_stop.cancelled() => break,
+            }
+        }
+    });
     let token = shutdown.clone();
     let task = tokio::spawn(async move {
         token.cancelled().await;

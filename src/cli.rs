@@ -1,7 +1,8 @@
-//! The command line: `serve` (the default), `migrate`, `user create`, `demo`. Every
-//! command reads the same [`Config`].
+//! The command line: `serve` (the default), `migrate`, `user create`, `token
+//! create`, `demo`. Every command reads the same [`Config`].
 
 use clap::{Parser, Subcommand};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::{
     app,
@@ -35,6 +36,9 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage chatsphere API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Create the demo users of the calls document (alice@example.com and
     /// bob@example.com, password123, verified); existing ones are left as they are.
     Demo,
@@ -50,6 +54,23 @@ pub enum UserCommand {
         email: String,
         #[arg(long)]
         password: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum TokenCommand {
+    /// Mint an API token (chatsphere) for a user of the shared space, created
+    /// when missing, and print it. Needs API_TOKEN_SECRET (the server's).
+    Create {
+        /// A client token (type 0: may create users and issue tokens); without
+        /// it, a user token (type 1).
+        #[arg(long)]
+        client: bool,
+        #[arg(long)]
+        username: String,
+        /// The email a client token carries.
+        #[arg(long, default_value = "admin@localhost")]
+        email: String,
     },
 }
 
@@ -88,6 +109,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 user.id,
                 user.email.unwrap_or_default()
             );
+            Ok(())
+        }
+        Command::Token(TokenCommand::Create {
+            client,
+            username,
+            email,
+        }) => {
+            anyhow::ensure!(
+                !cfg.api_token_secret.0.is_empty(),
+                "API_TOKEN_SECRET is unset: a token minted now would be refused by the server; set it (the same value the server uses)"
+            );
+            let core = app::build_core(&cfg).await?;
+            let t = mint(&core, &username, client, &email)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            eprintln!(
+                "chatwire: {} token id {} for {username}, expires {}",
+                if client { "client" } else { "user" },
+                t.id,
+                t.expires_at.to_rfc3339()
+            );
+            println!("{}", t.token);
             Ok(())
         }
         Command::Demo => {
@@ -140,6 +183,31 @@ async fn demo_user(
             .ok_or(crate::core::Error::Internal),
         Err(e) => Err(e),
     }
+}
+
+/// Finds (or creates) the shared-space user `username` and issues a token.
+async fn mint(
+    core: &crate::core::Core,
+    username: &str,
+    client: bool,
+    email: &str,
+) -> crate::core::Result<crate::core::api_tokens::Issued> {
+    use crate::core::{api_tokens, shared_rooms};
+    let existing = entity::users::Entity::find()
+        .filter(entity::users::Column::Username.eq(username.trim()))
+        .filter(entity::users::Column::OrganizationId.is_null())
+        .one(&core.db)
+        .await?;
+    let user = match existing {
+        Some(u) => u,
+        None => shared_rooms::create_user(core, username).await?,
+    };
+    let (kind, email) = if client {
+        (api_tokens::Kind::Client, Some(email.to_owned()))
+    } else {
+        (api_tokens::Kind::User, None)
+    };
+    api_tokens::issue(core, &user, kind, None, email).await
 }
 
 async fn serve(cfg: Config) -> anyhow::Result<()> {

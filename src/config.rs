@@ -39,7 +39,11 @@ impl Profile {
     pub fn implemented(self) -> bool {
         matches!(
             self,
-            Profile::Expresschat | Profile::Calls | Profile::Orgchat
+            Profile::Expresschat
+                | Profile::Calls
+                | Profile::Orgchat
+                | Profile::Chatsphere
+                | Profile::Testcore
         )
     }
 }
@@ -206,6 +210,12 @@ pub struct Config {
     /// Most messages one history request returns.
     #[arg(long, env = "HISTORY_PAGE", default_value_t = 500)]
     pub history_page: u64,
+    /// Login attempts per minute per account (email), on every profile.
+    #[arg(long, env = "LOGIN_PER_ACCOUNT_PER_MINUTE", default_value_t = 10)]
+    pub login_per_account_per_minute: u32,
+    /// Login attempts per minute per client address, on every profile.
+    #[arg(long, env = "LOGIN_PER_IP_PER_MINUTE", default_value_t = 100)]
+    pub login_per_ip_per_minute: u32,
     /// Events the bus buffers per subscriber before a slow one loses events.
     #[arg(long, env = "BUS_CAPACITY", default_value_t = 65_536)]
     pub bus_capacity: usize,
@@ -250,6 +260,37 @@ pub struct Config {
     /// calls: calls one user may start per minute.
     #[arg(long, env = "CALLS_CALLS_PER_MINUTE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     pub calls_calls_per_minute: u32,
+
+    /// testcore: whether a raw WebSocket needs a token (`?token=` or the
+    /// `UserChatToken` cookie). When false, a connection without one acts as the
+    /// existing user its first frame's `userId` names (the original client sends
+    /// no token).
+    #[arg(long, env = "TESTCORE_STRICT_TOKENS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub testcore_strict_tokens: bool,
+    /// testcore: requests one client address may make under `/api/v1` per window;
+    /// past it the answer is 429.
+    #[arg(long, env = "TESTCORE_RATE_LIMIT", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    pub testcore_rate_limit: u32,
+    /// testcore: the rate-limit window in seconds (15 minutes, as the original).
+    #[arg(long, env = "TESTCORE_RATE_LIMIT_WINDOW_SECS", default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..))]
+    pub testcore_rate_limit_window_secs: u64,
+
+    /// chatsphere: secret of API tokens (client and user). When unset a random one
+    /// is made at start (with a warning): tokens then end with the process, and
+    /// tokens minted by `chatwire token create` are refused. Set it in production.
+    #[arg(
+        long,
+        env = "API_TOKEN_SECRET",
+        default_value = "",
+        hide_default_value = true
+    )]
+    pub api_token_secret: Secret,
+    /// chatsphere: lifetime of API user tokens, in seconds.
+    #[arg(long, env = "API_USER_TOKEN_TTL_SECS", default_value_t = 30 * 24 * 3600, value_parser = clap::value_parser!(u64).range(1..))]
+    pub api_user_token_ttl_secs: u64,
+    /// chatsphere: lifetime of API client tokens, in seconds.
+    #[arg(long, env = "API_CLIENT_TOKEN_TTL_SECS", default_value_t = 365 * 24 * 3600, value_parser = clap::value_parser!(u64).range(1..))]
+    pub api_client_token_ttl_secs: u64,
 }
 
 impl Config {

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261121_000001_core;
 mod m20261122_000001_orgchat_rooms;
+mod m20261124_000001_testcore_refs;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261121_000001_core::Migration),
             Box::new(m20261122_000001_orgchat_rooms::Migration),
+            Box::new(m20261124_000001_testcore_refs::Migration),
         ]
     }
 }

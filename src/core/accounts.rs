@@ -112,6 +112,9 @@ pub async fn get(core: &Core, id: i64) -> Result<users::Model> {
 /// Checks email and password. `EmailNotVerified` only after the password matched,
 /// so the answer does not reveal more than the original did.
 pub async fn check_login(core: &Core, email: &str, password: &str) -> Result<users::Model> {
+    // Every attempt counts against the account's budget, found or not, so the
+    // answer time and the throttling say nothing about which emails exist.
+    core.logins.per_account.check(&normalize_email(email))?;
     let user = find_by_email(core, email)
         .await?
         .ok_or(Error::NotFound("user"))?;
@@ -125,6 +128,12 @@ pub async fn check_login(core: &Core, email: &str, password: &str) -> Result<use
         return Err(Error::EmailNotVerified);
     }
     Ok(user)
+}
+
+/// Counts a login attempt from a client address (profiles call it before
+/// [`check_login`] when they know the address).
+pub fn throttle_address(core: &Core, ip: std::net::IpAddr) -> Result<()> {
+    core.logins.per_ip.check(&ip)
 }
 
 /// Creates a verification (link token and code) for the user and mails it.

@@ -120,6 +120,53 @@ pub fn verify_access(core: &Core, token: &str) -> Result<i64, AccessError> {
     }
 }
 
+/// Claims of a chat token (testcore `UserChatToken`): one user, one room.
+#[derive(Debug, Serialize, Deserialize)]
+struct ChatClaims {
+    sub: String,
+    room: i64,
+    iat: i64,
+    exp: i64,
+    /// Always "chat": it cannot pass as an access token, nor an access token as it.
+    typ: String,
+}
+
+/// Issues a chat-scoped token for `user_id` in conversation `room` (signed with
+/// the access secret, with the access lifetime).
+pub fn issue_chat(core: &Core, user_id: i64, room: i64) -> Result<String> {
+    let now = Utc::now().timestamp();
+    let claims = ChatClaims {
+        sub: user_id.to_string(),
+        room,
+        iat: now,
+        exp: now + core.keys.access_ttl.as_secs() as i64,
+        typ: "chat".into(),
+    };
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &core.keys.access_enc,
+    )
+    .map_err(Error::internal)
+}
+
+/// Checks a chat token; returns the user id and the room it admits.
+pub fn verify_chat(core: &Core, token: &str) -> Result<(i64, i64), AccessError> {
+    match jsonwebtoken::decode::<ChatClaims>(token, &core.keys.access_dec, &validation()) {
+        Ok(data) if data.claims.typ == "chat" => data
+            .claims
+            .sub
+            .parse()
+            .map(|u| (u, data.claims.room))
+            .map_err(|_| AccessError::Invalid),
+        Ok(_) => Err(AccessError::Invalid),
+        Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::ExpiredSignature) => {
+            Err(AccessError::Expired)
+        }
+        Err(_) => Err(AccessError::Invalid),
+    }
+}
+
 /// Issues a new pair for a user, starting a new refresh family.
 pub async fn issue_session(core: &Core, user_id: i64) -> Result<Session> {
     let family = uuid::Uuid::new_v4().to_string();

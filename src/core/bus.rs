@@ -147,6 +147,8 @@ pub enum EventKind {
         message_id: i64,
         by: i64,
     },
+    /// A message's content was changed by its author (the message after the edit).
+    MessageEdited(MessageOut),
 }
 
 /// The publishing side, cheap to clone.

@@ -194,6 +194,58 @@ pub async fn history(
         .collect())
 }
 
+/// Replaces a live message's content (the caller checked who may) and publishes
+/// `MessageEdited`. An encrypted row is sealed again under its conversation and
+/// sequence, so it stays readable.
+pub async fn edit(
+    core: &Core,
+    msg: &messages::Model,
+    conv: &conversations::Model,
+    content: &str,
+    delivery: Delivery,
+    origin: Option<ConnId>,
+) -> Result<MessageOut> {
+    check_content(core, content)?;
+    let stored = if msg.is_encrypted {
+        core.cipher()
+            .seal(content, &message_aad(msg.conversation_id, msg.seq))?
+    } else {
+        content.to_owned()
+    };
+    let now = Utc::now();
+    let done = messages::Entity::update_many()
+        .col_expr(messages::Column::Content, Expr::value(stored))
+        .col_expr(messages::Column::UpdatedAt, Expr::value(now))
+        .filter(messages::Column::Id.eq(msg.id))
+        .filter(messages::Column::DeletedAt.is_null())
+        .exec(&core.db)
+        .await?;
+    if done.rows_affected == 0 {
+        return Err(Error::NotFound("message"));
+    }
+    let audience = match delivery {
+        Delivery::Members => Audience::Users(member_ids(&core.db, conv.id).await?),
+        Delivery::Room => Audience::Room(conv.id),
+    };
+    let names = super::accounts::names(&core.db, &[msg.sender_id]).await?;
+    let out = MessageOut {
+        id: msg.id,
+        conversation: conv_ref(conv),
+        seq: msg.seq,
+        sender_id: msg.sender_id,
+        sender_name: names.get(&msg.sender_id).cloned().unwrap_or_default(),
+        content: content.to_owned(),
+        kind: msg.kind.clone(),
+        is_encrypted: msg.is_encrypted,
+        client_ref: msg.client_ref.clone(),
+        created_at: msg.created_at,
+        updated_at: now,
+    };
+    core.bus
+        .publish(audience, origin, EventKind::MessageEdited(out.clone()));
+    Ok(out)
+}
+
 /// The readable content of a stored message: decrypted when it was stored
 /// encrypted. A row that does not decrypt (another key, tampering) reads as empty
 /// and is logged, so one bad row does not hide a whole history.

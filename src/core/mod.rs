@@ -3,6 +3,7 @@
 //! domain; every change they commit is published on the [`bus`].
 
 pub mod accounts;
+pub mod api_tokens;
 pub mod auth;
 pub mod bus;
 pub mod calls;
@@ -14,10 +15,13 @@ pub mod error;
 pub mod groups;
 pub mod mail;
 pub mod messages;
+pub mod named_rooms;
 pub mod organizations;
 pub mod presence;
+pub mod ratelimit;
 pub mod reactions;
 pub mod rooms;
+pub mod shared_rooms;
 
 use std::sync::{Arc, OnceLock};
 
@@ -36,6 +40,9 @@ pub struct Limits {
     pub max_group_size: usize,
     /// Most messages one history page returns.
     pub history_page: u64,
+    /// Login attempts per minute per account and per client address.
+    pub login_per_account_per_minute: u32,
+    pub login_per_ip_per_minute: u32,
 }
 
 /// Everything the services need, shared behind an `Arc`.
@@ -46,6 +53,8 @@ pub struct Core {
     pub mailer: mail::Mailer,
     pub limits: Limits,
     pub presence: presence::Presence,
+    /// Login throttling (per account, per address).
+    pub logins: ratelimit::LoginGuard,
     /// Live call state (who is in a call, ring timers).
     pub calls: calls::Calls,
     /// Base URL for links in mails; set from config or, when unset, from the first
@@ -54,6 +63,9 @@ pub struct Core {
     /// The cipher for messages stored encrypted; set from config at start, or a
     /// random key on first use (see [`Core::cipher`]).
     cipher: OnceLock<crypto::MessageCipher>,
+    /// Keys of API tokens (chatsphere); set from config at start, or random on
+    /// first use (see [`Core::api_keys`]).
+    api_keys: OnceLock<api_tokens::ApiKeys>,
 }
 
 pub type CoreRef = Arc<Core>;
@@ -66,6 +78,10 @@ impl Core {
         mailer: mail::Mailer,
         limits: Limits,
     ) -> Self {
+        let logins = ratelimit::LoginGuard::new(
+            limits.login_per_account_per_minute,
+            limits.login_per_ip_per_minute,
+        );
         Core {
             db,
             bus,
@@ -73,9 +89,11 @@ impl Core {
             mailer,
             limits,
             presence: presence::Presence::default(),
+            logins,
             calls: calls::Calls::default(),
             public_url: OnceLock::new(),
             cipher: OnceLock::new(),
+            api_keys: OnceLock::new(),
         }
     }
 
@@ -97,6 +115,22 @@ impl Core {
                 "MESSAGE_ENCRYPTION_KEY unset: using a random key; encrypted messages are unreadable after a restart"
             );
             crypto::MessageCipher::random()
+        })
+    }
+
+    /// Sets the API token keys once; later calls are ignored.
+    pub fn set_api_keys(&self, keys: api_tokens::ApiKeys) {
+        let _ = self.api_keys.set(keys);
+    }
+
+    /// The API token keys. Without a configured secret a random one is made (with
+    /// a warning): API tokens then stop working when the process ends.
+    pub fn api_keys(&self) -> &api_tokens::ApiKeys {
+        self.api_keys.get_or_init(|| {
+            tracing::warn!(
+                "API_TOKEN_SECRET unset: using a random secret; API tokens end when the process does"
+            );
+            api_tokens::ApiKeys::random()
         })
     }
 

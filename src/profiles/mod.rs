@@ -3,8 +3,10 @@
 //! own listener; see the table in the README.
 
 pub mod calls;
+pub mod chatsphere;
 pub mod expresschat;
 pub mod orgchat;
+pub mod testcore;
 
 use futures_util::future::BoxFuture;
 use tokio_util::sync::CancellationToken;
@@ -32,7 +34,8 @@ pub fn build(
         Profile::Expresschat => expresschat::build(core.clone(), cfg, shutdown),
         Profile::Orgchat => orgchat::build(core.clone(), cfg, shutdown),
         Profile::Calls => calls::build(core.clone(), cfg, shutdown),
-        other => anyhow::bail!("profile {other} is not implemented yet"),
+        Profile::Chatsphere => chatsphere::build(core.clone(), cfg, shutdown),
+        Profile::Testcore => testcore::build(core.clone(), cfg, shutdown),
     };
     Ok(Built {
         // The profile's router goes in as a fallback *service*, so its layers (the

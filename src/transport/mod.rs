@@ -3,6 +3,5 @@
 //! and the HTTP pieces every listener carries.
 
 pub mod http;
-pub mod ratelimit;
 pub mod socketio;
 pub mod ws;

@@ -118,6 +118,9 @@ impl Conn {
 pub struct Hub {
     profile: &'static str,
     queue: usize,
+    /// The close code for a frame above the size limit (1009 unless the profile
+    /// wants its own, see [`Hub::with_oversize_code`]).
+    oversize_code: u16,
     next: AtomicU64,
     conns: DashMap<u64, Arc<Conn>>,
     by_user: DashMap<i64, HashSet<u64>>,
@@ -128,9 +131,16 @@ pub struct Hub {
 impl Hub {
     /// `queue` is how many frames a connection may have waiting to be written.
     pub fn new(profile: &'static str, queue: usize) -> Arc<Hub> {
+        Self::with_oversize_code(profile, queue, close_code::SIZE)
+    }
+
+    /// As [`Hub::new`], closing a connection that sends an oversized frame with
+    /// `code` instead of 1009 (testcore closes every malformed frame with 4000).
+    pub fn with_oversize_code(profile: &'static str, queue: usize, code: u16) -> Arc<Hub> {
         Arc::new(Hub {
             profile,
             queue: queue.max(1),
+            oversize_code: code,
             next: AtomicU64::new(1),
             conns: DashMap::new(),
             by_user: DashMap::new(),
@@ -330,7 +340,7 @@ pub async fn run<H, Fut>(
                 let text = e.to_string();
                 if text.contains("Space limit exceeded") || text.contains("too long") {
                     metrics::counter!("chatwire_errors_total", "profile" => profile, "code" => "FRAME_TOO_LARGE").increment(1);
-                    conn.close(close_code::SIZE, "frame too large");
+                    conn.close(hub.oversize_code, "frame too large");
                 } else {
                     server_closes = false;
                     tracing::debug!(conn = conn.id, error = %text, "websocket read failed");

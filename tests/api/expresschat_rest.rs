@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn signup_refusals_use_the_original_answers() {
@@ -269,5 +269,62 @@ async fn update_access_token_sets_only_valid_tokens() {
         r.cookies()
             .any(|c| c.name() == "access_token" && c.value() == token && c.http_only())
     );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn logins_are_throttled_per_account() {
+    let app = spawn_app_with(&["--login-per-account-per-minute=3"]).await;
+    app.signup_verified("Al", "a@x.io", "pw").await;
+    for _ in 0..3 {
+        let (s, b) = app
+            .post_json("/login", json!({"email": "a@x.io", "password": "bad"}))
+            .await;
+        assert_eq!((s, b["success"].clone()), (200, json!(0)));
+    }
+    let r = app
+        .client
+        .post(app.express("/login"))
+        .json(&json!({"email": "A@x.io", "password": "pw"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status().as_u16(),
+        429,
+        "the 4th attempt in a minute, even with the right password"
+    );
+    assert!(
+        r.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            >= 1
+    );
+    // Another account is not affected.
+    let (s, b) = app
+        .post_json("/login", json!({"email": "b@x.io", "password": "pw"}))
+        .await;
+    assert_eq!((s, b["success"].clone()), (404, json!(0)));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn logins_are_throttled_per_address() {
+    let app = spawn_app_with(&["--login-per-ip-per-minute=2"]).await;
+    for i in 0..2 {
+        let (s, _) = app
+            .post_json(
+                "/login",
+                json!({"email": format!("n{i}@x.io"), "password": "pw"}),
+            )
+            .await;
+        assert_eq!(s, 404);
+    }
+    let (s, b) = app
+        .post_json("/login", json!({"email": "other@x.io", "password": "pw"}))
+        .await;
+    assert_eq!((s, b["success"].clone()), (429, json!(-1)));
     app.stop().await;
 }

@@ -19,6 +19,8 @@ pub struct TestApp {
     pub core: CoreRef,
     pub outbox: Arc<Mutex<Vec<Mail>>>,
     pub client: reqwest::Client,
+    /// The database this app runs on (a restart reuses it).
+    pub database_url: String,
     _dir: tempfile::TempDir,
 }
 
@@ -73,6 +75,11 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = fresh_database(&dir).await;
+    start_on(dir, url, extra).await
+}
+
+/// Starts a server on an existing database (`dir` keeps a SQLite file alive).
+async fn start_on(dir: tempfile::TempDir, url: String, extra: &[&str]) -> TestApp {
     let cfg = test_config(&url, extra);
     let outbox = Arc::new(Mutex::new(Vec::new()));
     let core = app::build_core_with(&cfg, Some(Mailer::Capture(outbox.clone())))
@@ -89,6 +96,7 @@ pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
             .cookie_store(true)
             .build()
             .expect("client"),
+        database_url: url,
         _dir: dir,
     }
 }
@@ -144,6 +152,17 @@ impl TestApp {
         let link = self.last_mail(email).link.expect("mail has a link");
         let r = self.client.get(link).send().await.expect("verify");
         assert_eq!(r.status().as_u16(), 200);
+    }
+
+    /// Stops this server and starts a new one on the same database (a restart).
+    pub async fn restart(mut self, extra: &[&str]) -> TestApp {
+        if let Some(r) = self.running.take() {
+            r.stop().await;
+        }
+        let TestApp {
+            database_url, _dir, ..
+        } = self;
+        start_on(_dir, database_url, extra).await
     }
 
     pub async fn stop(mut self) {

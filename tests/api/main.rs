@@ -4,6 +4,9 @@
 
 mod calls_core;
 mod calls_rest;
+mod chatsphere_rest;
+mod chatsphere_support;
+mod chatsphere_tokens;
 mod core_data;
 mod expresschat_rest;
 mod helpers;
@@ -11,3 +14,6 @@ mod ops;
 mod orgchat_core;
 mod orgchat_rest;
 mod orgchat_support;
+mod testcore_rest;
+mod testcore_support;
+mod testcore_ws;

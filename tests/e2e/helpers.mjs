@@ -96,6 +96,9 @@ export function startServer(extraEnv = {}, opts = {}) {
     CHATWIRE_LOG_FORMAT: "json",
     CHATWIRE_LOG: "info",
     DATABASE_URL: databaseUrl,
+    // Every test user logs in from 127.0.0.1; the per-address login throttle is
+    // tested on its own (tests/api), so suites get a budget they cannot exhaust.
+    LOGIN_PER_IP_PER_MINUTE: "100000",
     ...extraEnv,
   };
   const child = spawn(BIN, ["serve"], { env, stdio: ["ignore", "pipe", "pipe"], cwd: dir });

@@ -18,7 +18,7 @@ pub async fn message(ctx: &Ctx, me: &users::Model, job: &Inbound) -> Result<Valu
     let p: SendMessage = payload(job)?;
     let kind = message_type(p.kind.as_deref())?;
     let to = p.to.num("user")?;
-    ctx.messages.check(me.id)?;
+    ctx.messages.check(&me.id)?;
     let sent = direct::send(&ctx.core, me, to, &p.content, kind, origin(job)).await?;
     serde_json::to_value(MessageWire::new(&sent.message, sent.receiver_id)).map_err(Error::internal)
 }

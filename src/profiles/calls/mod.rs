@@ -20,7 +20,6 @@
 //! call:rejected, call:ended.
 
 mod chat;
-mod limits;
 mod realtime;
 mod render;
 mod rest;
@@ -32,6 +31,7 @@ use std::{sync::Arc, time::Duration};
 use futures_util::FutureExt;
 use tokio_util::sync::CancellationToken;
 
+use crate::core::ratelimit::Limiter;
 use crate::{config::Config, core::CoreRef, transport::socketio};
 
 /// What the handlers share.
@@ -44,9 +44,9 @@ pub struct Ctx {
     /// The Jitsi Meet server sent with every call offer.
     pub jitsi_domain: String,
     /// Messages per user (socket and REST together).
-    pub messages: limits::RateLimit,
+    pub messages: Limiter<i64>,
     /// Call initiations per user.
-    pub calls: limits::RateLimit,
+    pub calls: Limiter<i64>,
 }
 
 pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super::Built {
@@ -57,8 +57,8 @@ pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super:
         inbox_capacity: cfg.inbox_capacity,
         ring_timeout: Duration::from_secs(cfg.call_ring_timeout_secs),
         jitsi_domain: cfg.jitsi_domain.clone(),
-        messages: limits::RateLimit::per_minute(cfg.calls_messages_per_minute),
-        calls: limits::RateLimit::per_minute(cfg.calls_calls_per_minute),
+        messages: Limiter::per_minute(cfg.calls_messages_per_minute),
+        calls: Limiter::per_minute(cfg.calls_calls_per_minute),
     });
     realtime::register(ctx.clone(), "/");
     let rx = core.bus.subscribe();
@@ -76,8 +76,8 @@ pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super:
         loop {
             tokio::select! {
                 _ = every.tick() => {
-                    tidy_ctx.messages.tidy();
-                    tidy_ctx.calls.tidy();
+                    tidy_ctx.messages.forget_idle();
+                    tidy_ctx.calls.forget_idle();
                 }
                 _ = shutdown.cancelled() => break,
             }

@@ -2,11 +2,11 @@
 //! `{success:false, error:{code, message}}`. Every route but login and register
 //! needs `Authorization: Bearer <token>`.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{collections::HashMap, net::SocketAddr, sync::Arc};
 
 use axum::{
     Json, Router,
-    extract::{FromRequestParts, Query, State, rejection::JsonRejection},
+    extract::{ConnectInfo, FromRequestParts, Query, State, rejection::JsonRejection},
     http::{StatusCode, request::Parts},
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -140,8 +140,11 @@ fn session(ctx: &Ctx, status: StatusCode, u: &users::Model) -> Result<Response, 
 
 async fn login(
     State(ctx): State<Arc<Ctx>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     b: Result<Json<LoginBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
+    accounts::throttle_address(&ctx.core, peer.ip())
+        .map_err(|e| ApiError::from_core(e, "INTERNAL"))?;
     let b = body(b)?;
     let (Some(email), Some(password)) = (present(&b.email), b.password.as_deref()) else {
         return Err(invalid("email and password are required"));
@@ -273,7 +276,7 @@ async fn post_message(
     let content = b.content.ok_or_else(|| invalid("content is required"))?;
     let kind = message_type(b.kind.as_deref()).map_err(fail)?;
     let to = to.num("user").map_err(fail)?;
-    ctx.messages.check(me.id).map_err(fail)?;
+    ctx.messages.check(&me.id).map_err(fail)?;
     let sent = direct::send(&ctx.core, &me, to, &content, kind, None)
         .await
         .map_err(fail)?;

@@ -15,7 +15,7 @@ pub async fn initiate(ctx: &Ctx, me: &users::Model, job: &Inbound) -> Result<Val
     let p: Initiate = payload(job)?;
     let kind = call_type(&p.call_type)?;
     let callee = p.to.num("user");
-    ctx.calls.check(me.id)?;
+    ctx.calls.check(&me.id)?;
     let result = match callee {
         Ok(to) => calls::initiate(&ctx.core, me, to, kind, ctx.ring_timeout).await,
         Err(e) => Err(e),

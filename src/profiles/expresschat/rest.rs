@@ -1,12 +1,12 @@
 //! expresschat's REST routes. Answers keep the original's numeric `success` codes,
 //! status codes and message strings word for word.
 
-use std::sync::Arc;
+use std::{net::SocketAddr, sync::Arc};
 
 use axum::{
     Json, Router,
     extract::{
-        Query, State,
+        ConnectInfo, Query, State,
         rejection::{JsonRejection, QueryRejection},
     },
     http::StatusCode,
@@ -128,6 +128,7 @@ fn auth_cookie(
 
 async fn login(
     State(ctx): State<Arc<Ctx>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     jar: CookieJar,
     b: Result<Json<LoginBody>, JsonRejection>,
 ) -> Response {
@@ -142,7 +143,11 @@ async fn login(
         )
             .into_response();
     };
-    let user = match accounts::check_login(&ctx.core, email, password).await {
+    let checked = match accounts::throttle_address(&ctx.core, peer.ip()) {
+        Ok(()) => accounts::check_login(&ctx.core, email, password).await,
+        Err(e) => Err(e),
+    };
+    let user = match checked {
         Ok(u) => u,
         Err(Error::NotFound(_)) => return reply(StatusCode::NOT_FOUND, 0, "NO Such User"),
         Err(Error::EmailNotVerified) => {
@@ -153,6 +158,16 @@ async fn login(
             );
         }
         Err(Error::InvalidCredentials) => return reply(StatusCode::OK, 0, "Incorrect PassWord"),
+        Err(Error::RateLimited { retry_after_secs }) => {
+            let mut r = reply(
+                StatusCode::TOO_MANY_REQUESTS,
+                -1,
+                "Too many login attempts, try again later",
+            );
+            r.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, retry_after_secs.into());
+            return r;
+        }
         Err(_) => {
             return reply(
                 StatusCode::INTERNAL_SERVER_ERROR,

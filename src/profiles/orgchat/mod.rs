@@ -29,10 +29,11 @@ use axum::routing::get;
 use futures_util::FutureExt;
 use tokio_util::sync::CancellationToken;
 
+use crate::core::ratelimit::Limiter;
 use crate::{
     config::Config,
     core::{CoreRef, Error},
-    transport::{ratelimit::Limiter, socketio, ws},
+    transport::{socketio, ws},
 };
 
 /// What the handlers share.

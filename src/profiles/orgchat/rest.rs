@@ -1,11 +1,11 @@
 //! orgchat's REST routes. Answers are bare JSON; errors are `{message}` with the
 //! status of the core error (400, 401, 403, 404, 409, 429 with `Retry-After`, 500).
 
-use std::sync::Arc;
+use std::{net::SocketAddr, sync::Arc};
 
 use axum::{
     Json, Router,
-    extract::{RawQuery, State, rejection::JsonRejection},
+    extract::{ConnectInfo, RawQuery, State, rejection::JsonRejection},
     http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
     response::{IntoResponse, Response},
     routing::post,
@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::{Ctx, wire::*};
 use crate::core::{
-    Error, auth,
+    Error, accounts, auth,
     organizations::{self, Member, Registration, Role},
     rooms,
 };
@@ -79,9 +79,7 @@ async fn caller(ctx: &Ctx, headers: &HeaderMap, uri: &Uri) -> Result<Member, Res
             Error::AuthRequired => invalid(),
             other => error(other),
         })?;
-    ctx.limiter
-        .check(&member.id())
-        .map_err(|retry_after_secs| error(Error::RateLimited { retry_after_secs }))?;
+    ctx.limiter.check(&member.id()).map_err(error)?;
     Ok(member)
 }
 
@@ -127,7 +125,14 @@ async fn register(
     }
 }
 
-async fn login(State(ctx): State<Arc<Ctx>>, b: Result<Json<LoginBody>, JsonRejection>) -> Response {
+async fn login(
+    State(ctx): State<Arc<Ctx>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    b: Result<Json<LoginBody>, JsonRejection>,
+) -> Response {
+    if let Err(e) = accounts::throttle_address(&ctx.core, peer.ip()) {
+        return error(e);
+    }
     let b = match body(b) {
         Ok(b) => b,
         Err(e) => return error(e),

@@ -1,0 +1,86 @@
+//! Per-key budgets (governor's GCRA): `n` requests per minute per key (a user, an
+//! address, an account), refilled evenly. A refusal is `RateLimited` with how long
+//! to wait, which profiles render as `Retry-After` or their own error event.
+
+use std::{hash::Hash, num::NonZeroU32, sync::Arc, time::Duration};
+
+use governor::{DefaultKeyedRateLimiter, Quota, clock::Clock};
+
+/// A keyed limiter (by user id, address...), cheap to clone.
+pub struct Limiter<K: Hash + Eq + Clone> {
+    inner: Arc<DefaultKeyedRateLimiter<K>>,
+}
+
+impl<K: Hash + Eq + Clone> Clone for Limiter<K> {
+    fn clone(&self) -> Self {
+        Limiter {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<K: Hash + Eq + Clone + Send + Sync + 'static> Limiter<K> {
+    /// `n` requests per minute per key, all of them usable at once.
+    pub fn per_minute(n: u32) -> Self {
+        let n = NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN);
+        Limiter {
+            inner: Arc::new(DefaultKeyedRateLimiter::keyed(Quota::per_minute(n))),
+        }
+    }
+
+    /// Takes one request from `key`'s budget, or says how long until one is free
+    /// (whole seconds, at least 1, as `Retry-After` wants).
+    pub fn check(&self, key: &K) -> super::Result<()> {
+        self.inner.check_key(key).map_err(|not_until| {
+            let wait: Duration = not_until.wait_time_from(self.inner.clock().now());
+            super::Error::RateLimited {
+                retry_after_secs: (wait.as_secs_f64().ceil() as u64).max(1),
+            }
+        })
+    }
+
+    /// Forgets keys whose budget is full again, so memory follows active keys only.
+    /// Call it now and then (a background task).
+    pub fn forget_idle(&self) {
+        self.inner.retain_recent();
+        self.inner.shrink_to_fit();
+    }
+}
+
+/// Login throttling, shared by every profile's login: per account (email) inside
+/// `accounts::check_login`, per client address where the profile knows it.
+pub struct LoginGuard {
+    pub per_account: Limiter<String>,
+    pub per_ip: Limiter<std::net::IpAddr>,
+}
+
+impl LoginGuard {
+    pub fn new(per_account_per_minute: u32, per_ip_per_minute: u32) -> Self {
+        LoginGuard {
+            per_account: Limiter::per_minute(per_account_per_minute),
+            per_ip: Limiter::per_minute(per_ip_per_minute),
+        }
+    }
+
+    pub fn forget_idle(&self) {
+        self.per_account.forget_idle();
+        self.per_ip.forget_idle();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budgets_are_per_key_and_say_when_to_retry() {
+        let l = Limiter::per_minute(2);
+        assert!(l.check(&1).is_ok());
+        assert!(l.check(&1).is_ok());
+        assert!(matches!(
+            l.check(&1),
+            Err(crate::core::Error::RateLimited { retry_after_secs }) if retry_after_secs >= 1
+        ));
+        assert!(l.check(&2).is_ok(), "another key has its own budget");
+    }
+}
