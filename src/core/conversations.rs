@@ -231,6 +231,22 @@ pub async fn membership<C: ConnectionTrait>(
         .await?)
 }
 
+/// Makes `user` a member of `conv`; already being one is fine (rooms that people
+/// enter and re-enter use this).
+pub async fn ensure_member<C: ConnectionTrait>(db: &C, conv: i64, user: i64) -> Result<()> {
+    memberships::Entity::insert(memberships::ActiveModel {
+        conversation_id: Set(conv),
+        user_id: Set(user),
+        role: Set("member".into()),
+        read_seq: Set(0),
+        joined_at: Set(Utc::now()),
+    })
+    .on_conflict_do_nothing()
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
 /// The conversation, if `user` is a member and it is of one of `kinds`. A
 /// conversation the user is not in is reported as not found: its existence is not
 /// the caller's business.

@@ -78,28 +78,14 @@ pub async fn create(core: &Core, user: &users::Model, name: &str) -> Result<conv
         Err(e) if super::error::is_unique_violation(&e) => find(core, name).await?,
         Err(e) => return Err(e.into()),
     };
-    ensure_member(core, room.id, user.id).await?;
+    super::conversations::ensure_member(&core.db, room.id, user.id).await?;
     Ok(room)
-}
-
-async fn ensure_member(core: &Core, room: i64, user: i64) -> Result<()> {
-    memberships::Entity::insert(memberships::ActiveModel {
-        conversation_id: Set(room),
-        user_id: Set(user),
-        role: Set("member".into()),
-        read_seq: Set(0),
-        joined_at: Set(Utc::now()),
-    })
-    .on_conflict_do_nothing()
-    .exec_without_returning(&core.db)
-    .await?;
-    Ok(())
 }
 
 /// `user` joins the room of that name (joining twice is not an error).
 pub async fn join(core: &Core, user: i64, name: &str) -> Result<conversations::Model> {
     let room = find(core, name).await?;
-    ensure_member(core, room.id, user).await?;
+    super::conversations::ensure_member(&core.db, room.id, user).await?;
     Ok(room)
 }
 

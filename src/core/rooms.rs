@@ -8,7 +8,7 @@
 use chrono::Utc;
 use entity::{conversations, memberships, messages};
 use sea_orm::{
-    ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set,
+    ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
     sea_query::Expr,
 };
 
@@ -59,7 +59,7 @@ pub async fn invite(
     }
     orgs::require_colleagues(core, actor.organization_id, invitees).await?;
     for &u in invitees {
-        ensure_member(core, conv.id, u).await?;
+        super::conversations::ensure_member(&core.db, conv.id, u).await?;
     }
     announce(core, actor, &conv, invitees);
     Ok(conv)
@@ -139,20 +139,6 @@ pub async fn find(core: &Core, actor: &Member, room_id: i64) -> Result<conversat
     }
 }
 
-async fn ensure_member(core: &Core, room: i64, user: i64) -> Result<()> {
-    memberships::Entity::insert(memberships::ActiveModel {
-        conversation_id: Set(room),
-        user_id: Set(user),
-        role: Set("member".into()),
-        read_seq: Set(0),
-        joined_at: Set(Utc::now()),
-    })
-    .on_conflict_do_nothing()
-    .exec_without_returning(&core.db)
-    .await?;
-    Ok(())
-}
-
 /// The actor enters a room: checked, made a member, then `attach` registers the
 /// connection in the room's live feed *before* the room is told, so the joiner
 /// gets the notification too.
@@ -164,7 +150,7 @@ pub async fn join(
     attach: impl FnOnce(i64),
 ) -> Result<conversations::Model> {
     let conv = find(core, actor, room_id).await?;
-    ensure_member(core, conv.id, actor.id()).await?;
+    super::conversations::ensure_member(&core.db, conv.id, actor.id()).await?;
     attach(conv.id);
     publish_presence(core, actor, &conv, true, origin);
     Ok(conv)
@@ -239,7 +225,7 @@ pub async fn send(
     origin: Option<ConnId>,
 ) -> Result<MessageOut> {
     let conv = find(core, actor, room_id).await?;
-    ensure_member(core, conv.id, actor.id()).await?;
+    super::conversations::ensure_member(&core.db, conv.id, actor.id()).await?;
     let msg = NewMessage {
         conversation_id: conv.id,
         content,
@@ -281,7 +267,7 @@ pub async fn read_message(
     origin: Option<ConnId>,
 ) -> Result<()> {
     let (msg, conv) = find_message(core, actor, message_id).await?;
-    ensure_member(core, conv.id, actor.id()).await?;
+    super::conversations::ensure_member(&core.db, conv.id, actor.id()).await?;
     memberships::Entity::update_many()
         .col_expr(memberships::Column::ReadSeq, Expr::value(msg.seq))
         .filter(memberships::Column::ConversationId.eq(conv.id))

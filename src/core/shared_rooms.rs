@@ -158,17 +158,7 @@ pub async fn is_member(core: &Core, room: i64, user: i64) -> Result<bool> {
 
 /// Makes `user` (of the shared space) a member; already being one is fine.
 pub async fn add_member(core: &Core, room: i64, user: i64) -> Result<()> {
-    memberships::Entity::insert(memberships::ActiveModel {
-        conversation_id: Set(room),
-        user_id: Set(user),
-        role: Set("member".into()),
-        read_seq: Set(0),
-        joined_at: Set(Utc::now()),
-    })
-    .on_conflict_do_nothing()
-    .exec_without_returning(&core.db)
-    .await?;
-    Ok(())
+    super::conversations::ensure_member(&core.db, room, user).await
 }
 
 /// Deletes a room with its messages and memberships (foreign keys cascade).
