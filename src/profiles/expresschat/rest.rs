@@ -13,7 +13,7 @@ use axum::{
     response::{Html, IntoResponse, Response},
     routing::{get, post},
 };
-use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use axum_extra::extract::cookie::{Cookie, CookieJar};
 use serde_json::json;
 
 use super::{Ctx, wire::*};
@@ -107,23 +107,18 @@ async fn signup(
 
 fn session_cookies(ctx: &Ctx, jar: CookieJar, access: String, refresh: String) -> CookieJar {
     let keys = &ctx.core.keys;
-    jar.add(auth_cookie(ctx, "access_token", access, keys.access_ttl))
-        .add(auth_cookie(ctx, "refresh_token", refresh, keys.refresh_ttl))
-}
-
-fn auth_cookie(
-    ctx: &Ctx,
-    name: &'static str,
-    value: String,
-    ttl: std::time::Duration,
-) -> Cookie<'static> {
-    Cookie::build((name, value))
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(ctx.cookie_secure)
-        .path("/")
-        .max_age(cookie::time::Duration::seconds(ttl.as_secs() as i64))
-        .build()
+    jar.add(crate::transport::http::auth_cookie(
+        "access_token",
+        access,
+        keys.access_ttl,
+        ctx.cookie_secure,
+    ))
+    .add(crate::transport::http::auth_cookie(
+        "refresh_token",
+        refresh,
+        keys.refresh_ttl,
+        ctx.cookie_secure,
+    ))
 }
 
 async fn login(
@@ -299,11 +294,11 @@ async fn update_access_token(
         )
             .into_response();
     };
-    let cookie = auth_cookie(
-        &ctx,
+    let cookie = crate::transport::http::auth_cookie(
         "access_token",
         token.to_owned(),
         ctx.core.keys.access_ttl,
+        ctx.cookie_secure,
     );
     (
         jar.add(cookie),

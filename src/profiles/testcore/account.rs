@@ -15,7 +15,7 @@ use axum::{
     response::{IntoResponse, Response},
     routing::post,
 };
-use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use axum_extra::extract::cookie::CookieJar;
 use entity::users;
 use serde_json::json;
 
@@ -95,33 +95,18 @@ async fn signed_in(ctx: &Ctx, user: users::Model, message: &str) -> Response {
     };
     let keys = &ctx.core.keys;
     let jar = CookieJar::new()
-        .add(cookie(
-            ctx,
+        .add(crate::transport::http::auth_cookie(
             "accessToken",
             session.access_token.clone(),
             keys.access_ttl,
+            ctx.cookie_secure,
         ))
-        .add(cookie(
-            ctx,
+        .add(crate::transport::http::auth_cookie(
             "refreshToken",
             session.refresh_token,
             keys.refresh_ttl,
+            ctx.cookie_secure,
         ));
     let data = json!({"userData": self_json(&user), "accessToken": session.access_token});
     (jar, ok(data, message)).into_response()
-}
-
-fn cookie(
-    ctx: &Ctx,
-    name: &'static str,
-    value: String,
-    ttl: std::time::Duration,
-) -> Cookie<'static> {
-    Cookie::build((name, value))
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(ctx.cookie_secure)
-        .path("/")
-        .max_age(cookie::time::Duration::seconds(ttl.as_secs() as i64))
-        .build()
 }

@@ -12,7 +12,7 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post},
 };
-use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use axum_extra::extract::cookie::CookieJar;
 use entity::users;
 use serde_json::{Value, json};
 
@@ -201,15 +201,12 @@ async fn connect_room(ctx: &Ctx, headers: &HeaderMap, uri: &Uri, name: &str) -> 
     }
     .await;
     answer(granted, |(room, token)| {
-        let cookie = Cookie::build(("UserChatToken", token.clone()))
-            .http_only(true)
-            .same_site(SameSite::Lax)
-            .secure(ctx.cookie_secure)
-            .path("/")
-            .max_age(cookie::time::Duration::seconds(
-                ctx.core.keys.access_ttl.as_secs() as i64,
-            ))
-            .build();
+        let cookie = crate::transport::http::auth_cookie(
+            "UserChatToken",
+            token.clone(),
+            ctx.core.keys.access_ttl,
+            ctx.cookie_secure,
+        );
         let mut data = room_json(&room);
         data["token"] = json!(token);
         (
