@@ -211,10 +211,6 @@ async fn mint(
 }
 
 async fn serve(cfg: Config) -> anyhow::Result<()> {
-    let skipped: Vec<_> = cfg.profiles.iter().filter(|p| !p.implemented()).collect();
-    if !skipped.is_empty() {
-        tracing::warn!(?skipped, "profiles not implemented yet are skipped");
-    }
     let running = app::start(cfg).await?;
     // One line per listener on stdout: people read it, test harnesses parse it.
     for (p, _) in running.addrs.iter() {

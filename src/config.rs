@@ -34,18 +34,6 @@ impl Profile {
             Profile::Testcore => "testcore",
         }
     }
-
-    /// Whether chatwire serves this profile yet.
-    pub fn implemented(self) -> bool {
-        matches!(
-            self,
-            Profile::Expresschat
-                | Profile::Calls
-                | Profile::Orgchat
-                | Profile::Chatsphere
-                | Profile::Testcore
-        )
-    }
 }
 
 impl FromStr for Profile {
@@ -313,11 +301,11 @@ impl Config {
         Duration::from_secs(self.refresh_token_ttl_secs)
     }
 
-    /// The enabled profiles that chatwire implements, deduplicated, in config order.
+    /// The enabled profiles, deduplicated, in config order.
     pub fn served_profiles(&self) -> Vec<Profile> {
         let mut out = Vec::new();
         for p in &self.profiles {
-            if p.implemented() && !out.contains(p) {
+            if !out.contains(p) {
                 out.push(*p);
             }
         }
