@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     config::{Config, Profile},
-    core::{Core, CoreRef, Limits, auth::TokenKeys, bus::Bus, db, mail::Mailer},
+    core::{Core, CoreRef, Limits, auth::TokenKeys, bus::Bus, db, mail::Mailer, secrets},
     profiles,
 };
 
@@ -24,8 +24,16 @@ pub async fn build_core_with(cfg: &Config, mailer: Option<Mailer>) -> anyhow::Re
     let db = db::connect_and_migrate(&cfg.database_url, cfg.database_max_connections)
         .await
         .with_context(|| format!("opening database {}", redact_url(&cfg.database_url)))?;
-    let access = secret_or_random(&cfg.jwt_access_secret.0, "JWT_ACCESS_SECRET");
-    let refresh = secret_or_random(&cfg.jwt_refresh_secret.0, "JWT_REFRESH_SECRET");
+    let random = || crate::core::auth::random_hex(32);
+    let stored = |configured: &str, name: &'static str| {
+        let db = db.clone();
+        let configured = configured.to_owned();
+        async move { secrets::configured_or_stored(&db, &configured, name, random).await }
+    };
+    let access = stored(&cfg.jwt_access_secret.0, "jwt_access").await?;
+    let refresh = stored(&cfg.jwt_refresh_secret.0, "jwt_refresh").await?;
+    let message_key = stored(&cfg.message_encryption_key.0, "message_key").await?;
+    let api_secret = stored(&cfg.api_token_secret.0, "api_token").await?;
     anyhow::ensure!(
         access != refresh,
         "JWT_ACCESS_SECRET and JWT_REFRESH_SECRET must differ"
@@ -60,40 +68,18 @@ pub async fn build_core_with(cfg: &Config, mailer: Option<Mailer>) -> anyhow::Re
         mailer,
         limits,
     ));
-    if !cfg.message_encryption_key.0.is_empty() {
-        let cipher = crate::core::crypto::MessageCipher::from_hex(&cfg.message_encryption_key.0)
-            .map_err(anyhow::Error::msg)?;
-        core.set_cipher(cipher);
-    } else {
-        // Made now (not on first use) so the warning shows at start.
-        let _ = core.cipher();
-    }
+    let cipher = crate::core::crypto::MessageCipher::from_hex(&message_key)
+        .map_err(|e| anyhow::anyhow!("MESSAGE_ENCRYPTION_KEY: {e}"))?;
+    core.set_cipher(cipher);
     if let Some(url) = &cfg.public_url {
         core.set_public_url(url.clone());
     }
-    let api_secret = if cfg.api_token_secret.0.is_empty() {
-        tracing::warn!(
-            "API_TOKEN_SECRET unset: using a random secret; API tokens end when the process does"
-        );
-        crate::core::auth::random_hex(32)
-    } else {
-        cfg.api_token_secret.0.clone()
-    };
     core.set_api_keys(crate::core::api_tokens::ApiKeys::new(
         api_secret.as_bytes(),
         Duration::from_secs(cfg.api_user_token_ttl_secs),
         Duration::from_secs(cfg.api_client_token_ttl_secs),
     ));
     Ok(core)
-}
-
-fn secret_or_random(value: &str, name: &str) -> String {
-    if value.is_empty() {
-        tracing::warn!("{name} unset: using a random secret; sessions end when the process does");
-        crate::core::auth::random_hex(32)
-    } else {
-        value.to_owned()
-    }
 }
 
 fn redact_url(url: &str) -> String {

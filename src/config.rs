@@ -127,8 +127,8 @@ pub struct Config {
     #[arg(long, env = "CHATWIRE_LOG_FORMAT", value_enum, default_value = "human")]
     pub log_format: LogFormat,
 
-    /// Secret for access tokens. When unset a random one is made at start (sessions
-    /// then end with the process; set it in production and in cluster mode).
+    /// Secret for access tokens. When unset, one is generated once and kept in the
+    /// database (`secrets` table), as for every secret below.
     #[arg(
         long,
         env = "JWT_ACCESS_SECRET",
@@ -209,8 +209,7 @@ pub struct Config {
     pub bus_capacity: usize,
 
     /// Key for messages stored encrypted at rest: 64 hex characters (256 bits).
-    /// When unset a random key is made at start (with a warning), so encrypted
-    /// messages become unreadable after a restart: set it in production.
+    /// When unset, generated once and kept in the database.
     #[arg(
         long,
         env = "MESSAGE_ENCRYPTION_KEY",
@@ -263,9 +262,8 @@ pub struct Config {
     #[arg(long, env = "TESTCORE_RATE_LIMIT_WINDOW_SECS", default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..))]
     pub testcore_rate_limit_window_secs: u64,
 
-    /// chatsphere: secret of API tokens (client and user). When unset a random one
-    /// is made at start (with a warning): tokens then end with the process, and
-    /// tokens minted by `chatwire token create` are refused. Set it in production.
+    /// chatsphere: secret of API tokens (client and user). When unset, generated
+    /// once and kept in the database (so `chatwire token create` and the server agree).
     #[arg(
         long,
         env = "API_TOKEN_SECRET",

@@ -12,4 +12,5 @@ pub mod messages;
 pub mod organizations;
 pub mod reactions;
 pub mod refresh_tokens;
+pub mod secrets;
 pub mod users;

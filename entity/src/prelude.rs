@@ -9,4 +9,5 @@ pub use super::messages::Entity as Message;
 pub use super::organizations::Entity as Organization;
 pub use super::reactions::Entity as Reaction;
 pub use super::refresh_tokens::Entity as RefreshToken;
+pub use super::secrets::Entity as Secret;
 pub use super::users::Entity as User;

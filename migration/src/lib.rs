@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261121_000001_core;
 mod m20261122_000001_orgchat_rooms;
 mod m20261124_000001_testcore_refs;
+mod m20261125_000001_secrets;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000001_core::Migration),
             Box::new(m20261122_000001_orgchat_rooms::Migration),
             Box::new(m20261124_000001_testcore_refs::Migration),
+            Box::new(m20261125_000001_secrets::Migration),
         ]
     }
 }

@@ -21,6 +21,7 @@ pub mod presence;
 pub mod ratelimit;
 pub mod reactions;
 pub mod rooms;
+pub mod secrets;
 pub mod shared_rooms;
 
 use std::sync::{Arc, OnceLock};

@@ -51,15 +51,14 @@ pub async fn fresh_database(dir: &tempfile::TempDir) -> String {
     }
 }
 
-/// A config for tests: every listener on 127.0.0.1:0, cheap bcrypt, fixed secrets.
+/// A config for tests: every listener on 127.0.0.1:0, cheap bcrypt; secrets are
+/// generated and kept in the test's database, as on a fresh install.
 pub fn test_config(database_url: &str, extra: &[&str]) -> Config {
     let mut args = vec![
         "chatwire".to_owned(),
         format!("--database-url={database_url}"),
         "--database-max-connections=5".into(),
         "--bcrypt-cost=4".into(),
-        "--jwt-access-secret=test-access-secret".into(),
-        "--jwt-refresh-secret=test-refresh-secret".into(),
     ];
     for p in Profile::ALL {
         args.push(format!("--{}-addr=127.0.0.1:0", p.name()));

@@ -1,5 +1,7 @@
 //! Health, readiness and metrics on every listener.
 
+use chatwire::core::{auth, crypto};
+
 use crate::helpers::spawn_app;
 
 #[tokio::test]
@@ -36,4 +38,30 @@ async fn shutdown_completes() {
         reqwest::get(url).await.is_err(),
         "listener is closed after stop"
     );
+}
+
+#[tokio::test]
+async fn generated_secrets_survive_a_restart() {
+    let app = spawn_app().await;
+    let token = auth::issue_access(&app.core, 42).unwrap();
+    let sealed = app
+        .core
+        .cipher()
+        .seal("kept", &crypto::message_aad(1, 1))
+        .unwrap();
+    let app = app.restart(&[]).await;
+    assert_eq!(
+        auth::verify_access(&app.core, &token),
+        Ok(42),
+        "same signing secret after a restart"
+    );
+    assert_eq!(
+        app.core
+            .cipher()
+            .open(&sealed, &crypto::message_aad(1, 1))
+            .unwrap(),
+        "kept",
+        "same message key"
+    );
+    app.stop().await;
 }

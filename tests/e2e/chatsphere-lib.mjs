@@ -1,6 +1,7 @@
-// chatsphere end-to-end helpers: a server with a fixed API token secret and its
-// first client token minted by the CLI (`chatwire token create --client`, on the
-// server's own database), REST with fetch, and a `ws` client that records
+// chatsphere end-to-end helpers: a server as on a fresh install (no API token
+// secret configured: the generated one lives in the database) and its first client
+// token minted by the CLI (`chatwire token create --client`, on the server's own
+// database, which is how the CLI and the server agree on the secret), REST with fetch, and a `ws` client that records
 // `{type, ...}` frames; `next(type)` awaits the next unconsumed one with a timeout.
 
 import { execFileSync } from "node:child_process";
@@ -9,13 +10,11 @@ import { BIN, startServer, request, rand } from "./helpers.mjs";
 
 export { rand };
 
-const SECRET = `e2e-api-secret-${rand(12)}`;
-
 /** Starts chatwire (chatsphere listener) and mints the first client token. */
 export async function startSphere() {
-  const server = await startServer({ API_TOKEN_SECRET: SECRET }, { waitFor: ["chatsphere"] });
+  const server = await startServer({}, { waitFor: ["chatsphere"] });
   const out = execFileSync(BIN, ["token", "create", "--client", "--username", `admin-${rand(5)}`], {
-    env: { ...process.env, DATABASE_URL: server.databaseUrl, API_TOKEN_SECRET: SECRET, CHATWIRE_LOG: "error" },
+    env: { ...process.env, DATABASE_URL: server.databaseUrl, CHATWIRE_LOG: "error" },
     cwd: server.dir,
     stdio: ["ignore", "pipe", "pipe"],
   });
