@@ -94,15 +94,20 @@ pub(crate) async fn insert_members<C: ConnectionTrait>(
     conv: i64,
     users: &[i64],
 ) -> Result<()> {
+    // SQLite binds at most 32,766 variables per statement (five per row here), so
+    // a 10,000-member group goes in chunks.
+    const ROWS_PER_STATEMENT: usize = 1000;
     let now = Utc::now();
-    let rows = users.iter().map(|&u| memberships::ActiveModel {
-        conversation_id: Set(conv),
-        user_id: Set(u),
-        role: Set("member".into()),
-        read_seq: Set(0),
-        joined_at: Set(now),
-    });
-    memberships::Entity::insert_many(rows).exec(db).await?;
+    for chunk in users.chunks(ROWS_PER_STATEMENT) {
+        let rows = chunk.iter().map(|&u| memberships::ActiveModel {
+            conversation_id: Set(conv),
+            user_id: Set(u),
+            role: Set("member".into()),
+            read_seq: Set(0),
+            joined_at: Set(now),
+        });
+        memberships::Entity::insert_many(rows).exec(db).await?;
+    }
     Ok(())
 }
 

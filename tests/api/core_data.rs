@@ -240,3 +240,54 @@ async fn refresh_rotation_detects_reuse() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_group_of_ten_thousand_members_can_be_created() {
+    use chrono::Utc;
+    use sea_orm::{EntityTrait, Set};
+    let app = spawn_app().await;
+    let core = &app.core;
+    let admin = user(&app, "admin").await;
+    // Bulk-insert the members directly: 10,000 sign-ups would test nothing more.
+    let now = Utc::now();
+    for chunk in (0..10_000).collect::<Vec<_>>().chunks(1000) {
+        let rows = chunk.iter().map(|i| users::ActiveModel {
+            organization_id: Set(None),
+            name: Set(format!("m{i}")),
+            username: Set(None),
+            email: Set(Some(format!("m{i}@x.io"))),
+            password_hash: Set(None),
+            role: Set("user".into()),
+            email_verified: Set(true),
+            avatar: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        });
+        users::Entity::insert_many(rows)
+            .exec(&core.db)
+            .await
+            .unwrap();
+    }
+    let ids: Vec<i64> = users::Entity::find()
+        .all(&core.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.id)
+        .filter(|&id| id != admin.id)
+        .take(core.limits.max_group_size - 1)
+        .collect();
+    let g = groups::create_group(core, &admin, "big", None, &ids, Kind::Group, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        conversations::member_ids(&core.db, g.id)
+            .await
+            .unwrap()
+            .len(),
+        core.limits.max_group_size,
+        "MAX_GROUP_SIZE members, the admin included"
+    );
+    app.stop().await;
+}
