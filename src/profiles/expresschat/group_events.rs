@@ -7,14 +7,9 @@ use serde_json::json;
 use socketioxide::extract::SocketRef;
 
 use super::Ctx;
-use super::realtime::{chat, partner, payload, read_status, user};
+use super::realtime::{chat, open_chat, partner, payload, read_status, user};
 use super::wire::*;
-use crate::core::{
-    Result, accounts,
-    bus::ConnId,
-    conversations::{self, Kind},
-    groups, messages,
-};
+use crate::core::{Result, accounts, bus::ConnId, conversations::Kind, groups};
 use crate::transport::socketio::{Inbound, emit};
 
 pub(super) async fn create_group_chat(
@@ -50,10 +45,7 @@ pub(super) async fn fetch_group_chat(
     job: &Inbound,
 ) -> Result<()> {
     let p: GroupRef = payload(job)?;
-    let (conv, _) =
-        conversations::require_member(&ctx.core, chat(&p.group_id)?, me, &[Kind::Group]).await?;
-    let members = conversations::members(&ctx.core, conv.id).await?;
-    let history = messages::history(&ctx.core, &conv, None, ctx.core.limits.history_page).await?;
+    let (conv, members, history) = open_chat(ctx, &p.group_id, me, Kind::Group).await?;
     let msgs: Vec<GroupMessage> = history
         .into_iter()
         .map(|m| GroupMessage {

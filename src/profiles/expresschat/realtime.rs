@@ -227,12 +227,27 @@ pub(super) fn read_status(
         .collect()
 }
 
-async fn fetch_personal_chat(ctx: &Ctx, s: &SocketRef, me: i64, job: &Inbound) -> Result<()> {
-    let p: ChatRef = payload(job)?;
-    let (conv, _) =
-        conversations::require_member(&ctx.core, chat(&p.chat_id)?, me, &[Kind::Direct]).await?;
+/// A chat the caller is a member of, with its members and newest history page:
+/// what both `fetch-personal-chat` and `fetch-group-chat` answer from.
+pub(super) async fn open_chat(
+    ctx: &Ctx,
+    id: &str,
+    me: i64,
+    kind: Kind,
+) -> Result<(
+    entity::conversations::Model,
+    Vec<conversations::Member>,
+    Vec<crate::core::bus::MessageOut>,
+)> {
+    let (conv, _) = conversations::require_member(&ctx.core, chat(id)?, me, &[kind]).await?;
     let members = conversations::members(&ctx.core, conv.id).await?;
     let history = messages::history(&ctx.core, &conv, None, ctx.core.limits.history_page).await?;
+    Ok((conv, members, history))
+}
+
+async fn fetch_personal_chat(ctx: &Ctx, s: &SocketRef, me: i64, job: &Inbound) -> Result<()> {
+    let p: ChatRef = payload(job)?;
+    let (_, members, history) = open_chat(ctx, &p.chat_id, me, Kind::Direct).await?;
     let msgs: Vec<PersonalMessage> = history
         .into_iter()
         .map(|m| PersonalMessage {
