@@ -20,8 +20,9 @@ pub struct ConnId(pub String);
 /// Who should receive an event.
 #[derive(Clone, Debug)]
 pub enum Audience {
-    /// Every connection of each of these users, on every profile.
-    Users(Vec<i64>),
+    /// Every connection of each of these users, on every profile (shared: a
+    /// group's member list is not copied per message).
+    Users(Arc<[i64]>),
     /// Every connection that joined the conversation's live room (orgchat,
     /// chatsphere and testcore rooms are joined per connection).
     Room(i64),

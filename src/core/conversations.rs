@@ -113,7 +113,7 @@ pub(crate) async fn insert_members<C: ConnectionTrait>(
 
 /// The user's self conversation, created on first use.
 pub async fn ensure_self<C: ConnectionTrait>(
-    _core: &Core,
+    core: &Core,
     db: &C,
     user: i64,
 ) -> Result<conversations::Model> {
@@ -134,6 +134,7 @@ pub async fn ensure_self<C: ConnectionTrait>(
     {
         Ok(c) => {
             insert_members(db, c.id, &[user]).await?;
+            core.members.changed(c.id);
             Ok(c)
         }
         // Two first uses at once: the other one created it.
@@ -206,8 +207,9 @@ pub async fn open_direct(
     };
     insert_members(&txn, conv.id, &[me.id, other]).await?;
     txn.commit().await?;
+    core.members.changed(conv.id);
     core.bus.publish(
-        Audience::Users(vec![me.id, other]),
+        Audience::Users(vec![me.id, other].into()),
         origin,
         EventKind::ConversationCreated {
             conversation: conv_ref(&conv),
@@ -238,8 +240,11 @@ pub async fn membership<C: ConnectionTrait>(
 
 /// Makes `user` a member of `conv`; already being one is fine (rooms that people
 /// enter and re-enter use this).
-pub async fn ensure_member<C: ConnectionTrait>(db: &C, conv: i64, user: i64) -> Result<()> {
-    memberships::Entity::insert(memberships::ActiveModel {
+pub async fn ensure_member(core: &Core, conv: i64, user: i64) -> Result<()> {
+    if core.members.peek(conv).is_some_and(|m| m.contains(user)) {
+        return Ok(());
+    }
+    let inserted = memberships::Entity::insert(memberships::ActiveModel {
         conversation_id: Set(conv),
         user_id: Set(user),
         role: Set("member".into()),
@@ -247,8 +252,11 @@ pub async fn ensure_member<C: ConnectionTrait>(db: &C, conv: i64, user: i64) -> 
         joined_at: Set(Utc::now()),
     })
     .on_conflict_do_nothing()
-    .exec_without_returning(db)
+    .exec_without_returning(&core.db)
     .await?;
+    if matches!(inserted, sea_orm::TryInsertResult::Inserted(n) if n > 0) {
+        core.members.changed(conv);
+    }
     Ok(())
 }
 

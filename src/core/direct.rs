@@ -204,7 +204,7 @@ pub async fn mark_read(
             .await?;
     }
     core.bus.publish(
-        Audience::Users(vec![msg.sender_id]),
+        Audience::Users(vec![msg.sender_id].into()),
         origin,
         EventKind::ReadUpTo {
             conversation: conv_ref(&conv),
@@ -244,7 +244,7 @@ pub async fn typing(core: &Core, from: &users::Model, to: i64, typing: bool) -> 
         return Err(Error::UserNotConnected);
     }
     core.bus.publish(
-        Audience::Users(vec![other.id]),
+        Audience::Users(vec![other.id].into()),
         None,
         EventKind::Typing {
             conversation: None,

@@ -67,8 +67,9 @@ pub async fn create_group(
     .await?;
     insert_members(&txn, conv.id, &members).await?;
     txn.commit().await?;
+    core.members.changed(conv.id);
     core.bus.publish(
-        Audience::Users(members.clone()),
+        Audience::Users(members.as_slice().into()),
         origin,
         EventKind::ConversationCreated {
             conversation: conv_ref(&conv),
@@ -98,10 +99,11 @@ pub async fn add_member(
     }
     let before = member_ids(&core.db, conv).await?;
     insert_members(&core.db, conv, &[member]).await?;
+    core.members.changed(conv);
     let mut audience = before;
     audience.push(member);
     core.bus.publish(
-        Audience::Users(audience),
+        Audience::Users(audience.into()),
         origin,
         EventKind::MemberAdded {
             conversation: conv_ref(&c),
@@ -158,8 +160,9 @@ async fn remove(
     memberships::Entity::delete_by_id((c.id, member))
         .exec(&core.db)
         .await?;
+    core.members.changed(c.id);
     core.bus.publish(
-        Audience::Users(audience),
+        Audience::Users(audience.into()),
         origin,
         EventKind::MemberRemoved {
             conversation: conv_ref(c),
@@ -195,7 +198,7 @@ pub async fn change_admin(
         .await?;
     let audience = member_ids(&core.db, conv).await?;
     core.bus.publish(
-        Audience::Users(audience),
+        Audience::Users(audience.into()),
         origin,
         EventKind::AdminChanged {
             conversation: conv_ref(&c),
@@ -218,8 +221,9 @@ pub async fn delete_group(
     conversations::Entity::delete_by_id(conv)
         .exec(&core.db)
         .await?;
+    core.members.changed(conv);
     core.bus.publish(
-        Audience::Users(audience),
+        Audience::Users(audience.into()),
         origin,
         EventKind::ConversationDeleted {
             conversation: conv_ref(&c),

@@ -4,15 +4,12 @@
 
 use chrono::Utc;
 use entity::{conversations, memberships, messages, users};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    TransactionTrait,
-    sea_query::{Expr, ExprTrait},
-};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr};
 
 use super::bus::{Audience, ConnId, EventKind, MessageOut};
 use super::conversations::{Kind, conv_ref, member_ids, require_member};
 use super::crypto::message_aad;
+use super::message_writer::Draft;
 use super::{Core, Error, Result};
 
 /// How a new message is addressed on the bus.
@@ -70,74 +67,34 @@ async fn persist(
     encrypt: bool,
 ) -> Result<MessageOut> {
     check_content(core, msg.content)?;
-    let (conv, _) = require_member(core, msg.conversation_id, sender.id, kinds).await?;
-    let now = Utc::now();
-    let txn = core.db.begin().await?;
-    // The write comes first, so on SQLite this transaction takes the write lock at
-    // once (waiting on the busy timeout) and never has to upgrade a read lock.
-    let bumped = conversations::Entity::update_many()
-        .col_expr(
-            conversations::Column::LastSeq,
-            Expr::col(conversations::Column::LastSeq).add(1),
-        )
-        .col_expr(conversations::Column::LastMessageAt, Expr::value(now))
-        .filter(conversations::Column::Id.eq(conv.id))
-        .exec_with_returning(&txn)
-        .await?;
-    let seq = bumped
-        .first()
-        .ok_or(Error::NotFound("conversation"))?
-        .last_seq;
-    let stored = if encrypt {
-        core.cipher()
-            .seal(msg.content, &message_aad(conv.id, seq))?
-    } else {
-        msg.content.to_owned()
-    };
-    let row = messages::ActiveModel {
-        conversation_id: Set(conv.id),
-        seq: Set(seq),
-        sender_id: Set(sender.id),
-        content: Set(stored),
-        kind: Set(msg.kind.to_owned()),
-        is_encrypted: Set(encrypt),
-        client_ref: Set(msg.client_ref),
-        created_at: Set(now),
-        updated_at: Set(now),
-        deleted_at: Set(None),
-        ..Default::default()
+    // Membership and audience from the member cache; a conversation the sender is
+    // not in is reported as not found (see `require_member`).
+    let members = core
+        .members
+        .get(&core.db, msg.conversation_id)
+        .await?
+        .ok_or(Error::NotFound("conversation"))?;
+    if !kinds.contains(&members.kind) || !members.contains(sender.id) {
+        return Err(Error::NotFound("conversation"));
     }
-    .insert(&txn)
-    .await?;
-    // The sender has read their own message.
-    memberships::Entity::update_many()
-        .col_expr(memberships::Column::ReadSeq, Expr::value(seq))
-        .filter(memberships::Column::ConversationId.eq(conv.id))
-        .filter(memberships::Column::UserId.eq(sender.id))
-        .exec(&txn)
-        .await?;
     let audience = match delivery {
-        Delivery::Members => Audience::Users(member_ids(&txn, conv.id).await?),
-        Delivery::Room => Audience::Room(conv.id),
+        Delivery::Members => Audience::Users(members.ids.clone()),
+        Delivery::Room => Audience::Room(msg.conversation_id),
     };
-    txn.commit().await?;
-    let out = MessageOut {
-        id: row.id,
-        conversation: conv_ref(&conv),
-        seq,
-        sender_id: sender.id,
-        sender_name: sender.name.clone(),
-        content: msg.content.to_owned(),
-        kind: row.kind,
-        is_encrypted: row.is_encrypted,
-        client_ref: row.client_ref,
-        created_at: row.created_at,
-        updated_at: row.updated_at,
-    };
-    metrics::counter!("chatwire_messages_total").increment(1);
-    core.bus
-        .publish(audience, origin, EventKind::MessageCreated(out.clone()));
-    Ok(out)
+    // Sequence, commit and publication happen in the writer, in batches.
+    core.writer()
+        .write(Draft {
+            conversation_id: msg.conversation_id,
+            sender_id: sender.id,
+            sender_name: sender.name.clone(),
+            content: msg.content.to_owned(),
+            kind: msg.kind.to_owned(),
+            client_ref: msg.client_ref,
+            seal: encrypt.then(|| core.cipher().clone()),
+            audience,
+            origin,
+        })
+        .await
 }
 
 fn check_content(core: &Core, content: &str) -> Result<()> {
@@ -224,7 +181,7 @@ pub async fn edit(
         return Err(Error::NotFound("message"));
     }
     let audience = match delivery {
-        Delivery::Members => Audience::Users(member_ids(&core.db, conv.id).await?),
+        Delivery::Members => Audience::Users(member_ids(&core.db, conv.id).await?.into()),
         Delivery::Room => Audience::Room(conv.id),
     };
     let names = super::accounts::names(&core.db, &[msg.sender_id]).await?;
@@ -286,13 +243,12 @@ pub async fn mark_read(
             .exec(&core.db)
             .await?;
     }
-    let others: Vec<i64> = member_ids(&core.db, conv.id)
-        .await?
-        .into_iter()
-        .filter(|&u| u != user)
-        .collect();
+    let others: Vec<i64> = match core.members.get(&core.db, conv.id).await? {
+        Some(m) => m.ids.iter().copied().filter(|&u| u != user).collect(),
+        None => Vec::new(),
+    };
     core.bus.publish(
-        Audience::Users(others),
+        Audience::Users(others.into()),
         origin,
         EventKind::ReadUpTo {
             conversation: conv_ref(&conv),

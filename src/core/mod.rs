@@ -14,6 +14,8 @@ pub mod direct;
 pub mod error;
 pub mod groups;
 pub mod mail;
+pub mod member_cache;
+mod message_writer;
 pub mod messages;
 pub mod named_rooms;
 pub mod organizations;
@@ -58,6 +60,11 @@ pub struct Core {
     pub logins: ratelimit::LoginGuard,
     /// Live call state (who is in a call, ring timers).
     pub calls: calls::Calls,
+    /// Who is in each conversation (the message hot path's membership check and
+    /// audience); every membership write tells it.
+    pub members: member_cache::MemberCache,
+    /// The group-commit writer for new messages, started on first use.
+    writer: OnceLock<message_writer::Writer>,
     /// Base URL for links in mails; set from config or, when unset, from the first
     /// bound listener.
     public_url: OnceLock<String>,
@@ -92,6 +99,8 @@ impl Core {
             presence: presence::Presence::default(),
             logins,
             calls: calls::Calls::default(),
+            members: member_cache::MemberCache::default(),
+            writer: OnceLock::new(),
             public_url: OnceLock::new(),
             cipher: OnceLock::new(),
             api_keys: OnceLock::new(),
@@ -133,6 +142,12 @@ impl Core {
             );
             api_tokens::ApiKeys::random()
         })
+    }
+
+    /// The message writer; the first call (from within the runtime) starts it.
+    fn writer(&self) -> &message_writer::Writer {
+        self.writer
+            .get_or_init(|| message_writer::Writer::spawn(self.db.clone(), self.bus.clone()))
     }
 
     pub fn public_url(&self) -> &str {

@@ -78,14 +78,14 @@ pub async fn create(core: &Core, user: &users::Model, name: &str) -> Result<conv
         Err(e) if super::error::is_unique_violation(&e) => find(core, name).await?,
         Err(e) => return Err(e.into()),
     };
-    super::conversations::ensure_member(&core.db, room.id, user.id).await?;
+    super::conversations::ensure_member(core, room.id, user.id).await?;
     Ok(room)
 }
 
 /// `user` joins the room of that name (joining twice is not an error).
 pub async fn join(core: &Core, user: i64, name: &str) -> Result<conversations::Model> {
     let room = find(core, name).await?;
-    super::conversations::ensure_member(&core.db, room.id, user).await?;
+    super::conversations::ensure_member(core, room.id, user).await?;
     Ok(room)
 }
 
@@ -98,6 +98,7 @@ pub async fn leave(core: &Core, user: i64, name: &str) -> Result<conversations::
         .filter(memberships::Column::UserId.eq(user))
         .exec(&core.db)
         .await?;
+    core.members.changed(room.id);
     Ok(room)
 }
 

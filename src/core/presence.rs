@@ -90,7 +90,7 @@ pub async fn disconnected(core: &Core, user: i64) -> Result<()> {
 async fn announce(core: &Core, user: i64, online: bool) -> Result<()> {
     let audience = contacts(core, user).await?;
     core.bus.publish(
-        Audience::Users(audience),
+        Audience::Users(audience.into()),
         None,
         EventKind::Presence {
             user_id: user,

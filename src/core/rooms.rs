@@ -59,7 +59,7 @@ pub async fn invite(
     }
     orgs::require_colleagues(core, actor.organization_id, invitees).await?;
     for &u in invitees {
-        super::conversations::ensure_member(&core.db, conv.id, u).await?;
+        super::conversations::ensure_member(core, conv.id, u).await?;
     }
     announce(core, actor, &conv, invitees);
     Ok(conv)
@@ -77,7 +77,7 @@ fn announce(core: &Core, actor: &Member, conv: &conversations::Model, invitees: 
         return;
     }
     core.bus.publish(
-        Audience::Users(to.clone()),
+        Audience::Users(to.as_slice().into()),
         None,
         EventKind::RoomInvitation {
             conversation: conv_ref(conv),
@@ -150,7 +150,7 @@ pub async fn join(
     attach: impl FnOnce(i64),
 ) -> Result<conversations::Model> {
     let conv = find(core, actor, room_id).await?;
-    super::conversations::ensure_member(&core.db, conv.id, actor.id()).await?;
+    super::conversations::ensure_member(core, conv.id, actor.id()).await?;
     attach(conv.id);
     publish_presence(core, actor, &conv, true, origin);
     Ok(conv)
@@ -225,7 +225,7 @@ pub async fn send(
     origin: Option<ConnId>,
 ) -> Result<MessageOut> {
     let conv = find(core, actor, room_id).await?;
-    super::conversations::ensure_member(&core.db, conv.id, actor.id()).await?;
+    super::conversations::ensure_member(core, conv.id, actor.id()).await?;
     let msg = NewMessage {
         conversation_id: conv.id,
         content,
@@ -267,7 +267,7 @@ pub async fn read_message(
     origin: Option<ConnId>,
 ) -> Result<()> {
     let (msg, conv) = find_message(core, actor, message_id).await?;
-    super::conversations::ensure_member(&core.db, conv.id, actor.id()).await?;
+    super::conversations::ensure_member(core, conv.id, actor.id()).await?;
     memberships::Entity::update_many()
         .col_expr(memberships::Column::ReadSeq, Expr::value(msg.seq))
         .filter(memberships::Column::ConversationId.eq(conv.id))

@@ -138,6 +138,7 @@ pub async fn create(
     .await?;
     super::conversations::insert_members(&txn, room.id, &[creator.id]).await?;
     txn.commit().await?;
+    core.members.changed(room.id);
     Ok(room)
 }
 
@@ -158,7 +159,7 @@ pub async fn is_member(core: &Core, room: i64, user: i64) -> Result<bool> {
 
 /// Makes `user` (of the shared space) a member; already being one is fine.
 pub async fn add_member(core: &Core, room: i64, user: i64) -> Result<()> {
-    super::conversations::ensure_member(&core.db, room, user).await
+    super::conversations::ensure_member(core, room, user).await
 }
 
 /// Deletes a room with its messages and memberships (foreign keys cascade).
@@ -168,6 +169,7 @@ pub async fn delete(core: &Core, room: i64) -> Result<()> {
         .filter(conversations::Column::OrganizationId.is_null())
         .exec(&core.db)
         .await?;
+    core.members.changed(room);
     Ok(())
 }
 

@@ -13,7 +13,7 @@ use entity::users;
 
 use crate::helpers::spawn_app;
 
-async fn user(app: &crate::helpers::TestApp, name: &str) -> users::Model {
+pub(crate) async fn user(app: &crate::helpers::TestApp, name: &str) -> users::Model {
     accounts::create_user(
         &app.core,
         NewUser {
@@ -30,7 +30,18 @@ async fn user(app: &crate::helpers::TestApp, name: &str) -> users::Model {
     .unwrap()
 }
 
-fn text(conv: i64, content: &str) -> NewMessage<'_> {
+/// ann, bob and cy.
+pub(crate) async fn three_users(
+    app: &crate::helpers::TestApp,
+) -> (users::Model, users::Model, users::Model) {
+    (
+        user(app, "ann").await,
+        user(app, "bob").await,
+        user(app, "cy").await,
+    )
+}
+
+pub(crate) fn text(conv: i64, content: &str) -> NewMessage<'_> {
     NewMessage {
         conversation_id: conv,
         content,
@@ -111,11 +122,7 @@ async fn sequences_reads_and_unread_counts() {
 async fn outsiders_and_bad_content_are_refused() {
     let app = spawn_app().await;
     let core = &app.core;
-    let (a, b, c) = (
-        user(&app, "ann").await,
-        user(&app, "bob").await,
-        user(&app, "cy").await,
-    );
+    let (a, b, c) = three_users(&app).await;
     let (dm, _) = conversations::open_direct(core, &a, b.id, None)
         .await
         .unwrap();
@@ -173,11 +180,7 @@ async fn outsiders_and_bad_content_are_refused() {
 async fn group_rights_belong_to_the_admin() {
     let app = spawn_app().await;
     let core = &app.core;
-    let (a, b, c) = (
-        user(&app, "ann").await,
-        user(&app, "bob").await,
-        user(&app, "cy").await,
-    );
+    let (a, b, c) = three_users(&app).await;
     let g = groups::create_group(core, &a, "g", None, &[b.id], Kind::Group, None)
         .await
         .unwrap();

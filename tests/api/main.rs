@@ -10,6 +10,7 @@ mod chatsphere_tokens;
 mod core_data;
 mod expresschat_rest;
 mod helpers;
+mod message_batches;
 mod ops;
 mod orgchat_core;
 mod orgchat_rest;

@@ -293,7 +293,7 @@ async fn finish(core: &Core, live: Live, by: Option<i64>, reason: EndReason) -> 
 
 fn publish(core: &Core, info: &CallInfo, change: CallChange) {
     core.bus.publish(
-        Audience::Users(vec![info.caller_id, info.callee_id]),
+        Audience::Users(vec![info.caller_id, info.callee_id].into()),
         None,
         EventKind::Call(CallEvent {
             call: info.clone(),

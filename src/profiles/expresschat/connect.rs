@@ -22,6 +22,9 @@ struct Session {
     user_id: i64,
     /// A fresh access token, when the handshake's one had expired.
     new_access: Option<String>,
+    /// The user as the handshake read it (names never change), so that the
+    /// greeting and each message need not read it again.
+    user: Option<Arc<entity::users::Model>>,
 }
 
 pub fn register(ctx: Arc<Ctx>) {
@@ -72,6 +75,7 @@ async fn handshake(ctx: &Ctx, socket: &SocketRef) {
         Some(Ok(user_id)) => Some(Session {
             user_id,
             new_access: None,
+            user: None,
         }),
         // An expired (or absent) access token with a good refresh token: mint a
         // new access token and tell the client (`access-token`).
@@ -83,6 +87,7 @@ async fn handshake(ctx: &Ctx, socket: &SocketRef) {
                     .map(|(user_id, token)| Session {
                         user_id,
                         new_access: Some(token),
+                        user: None,
                     })
             }
             None => None,
@@ -92,7 +97,10 @@ async fn handshake(ctx: &Ctx, socket: &SocketRef) {
     // The user must still exist and be verified.
     let session = match session {
         Some(s) => match accounts::get(&ctx.core, s.user_id).await {
-            Ok(u) if u.email_verified => Some(s),
+            Ok(u) if u.email_verified => Some(Session {
+                user: Some(Arc::new(u)),
+                ..s
+            }),
             _ => None,
         },
         None => None,
@@ -105,7 +113,11 @@ async fn handshake(ctx: &Ctx, socket: &SocketRef) {
 }
 
 async fn connected(ctx: Arc<Ctx>, socket: SocketRef) {
-    let Some(session) = socket.extensions.get::<Session>() else {
+    let Some((session, user)) = socket
+        .extensions
+        .get::<Session>()
+        .and_then(|s| s.user.clone().map(|u| (s, u)))
+    else {
         emit(
             &socket,
             "auth-failure",
@@ -126,20 +138,21 @@ async fn connected(ctx: Arc<Ctx>, socket: SocketRef) {
     if let Some(token) = &session.new_access {
         emit(&socket, "access-token", &json!({"accessToken": token}));
     }
-    if let Err(e) = greet(&ctx, &socket, session.user_id).await {
+    if let Err(e) = greet(&ctx, &socket, &user).await {
         tracing::debug!(error = %e, "expresschat greeting failed");
     }
     let _ = presence::connected(&ctx.core, session.user_id).await;
     let wctx = ctx.clone();
     socketio::start_inbox(&socket, "expresschat", move |job| {
         let ctx = wctx.clone();
-        async move { realtime::handle(&ctx, session.user_id, job).await }
+        let user = user.clone();
+        async move { realtime::handle(&ctx, &user, job).await }
     });
 }
 
 /// The three events after connect, in order.
-async fn greet(ctx: &Ctx, socket: &SocketRef, me: i64) -> Result<()> {
-    let user = accounts::get(&ctx.core, me).await?;
+async fn greet(ctx: &Ctx, socket: &SocketRef, user: &entity::users::Model) -> Result<()> {
+    let me = user.id;
     emit(
         socket,
         "user-id",

@@ -33,7 +33,8 @@ pub(super) fn user(s: &str) -> Result<i64> {
 }
 
 /// The event table: one line per event the client may send.
-pub(super) async fn handle(ctx: &Ctx, me: i64, job: Inbound) {
+pub(super) async fn handle(ctx: &Ctx, user: &entity::users::Model, job: Inbound) {
+    let me = user.id;
     let s = &job.socket;
     let origin = Some(ConnId(s.id.to_string()));
     let result = match job.event.as_str() {
@@ -41,13 +42,13 @@ pub(super) async fn handle(ctx: &Ctx, me: i64, job: Inbound) {
         "search-user" => search_user(ctx, s, me, &job).await,
         "check-chat" => check_chat(ctx, s, me, &job).await,
         "create-personal-chat" => create_personal_chat(ctx, s, me, &job, origin).await,
-        "send-personal-message" => send_message(ctx, me, &job, Kind::Direct, origin).await,
+        "send-personal-message" => send_message(ctx, user, &job, Kind::Direct, origin).await,
         "read-personal-message" => read(ctx, me, &job, Kind::Direct, origin).await,
         "fetch-personal-chat" => fetch_personal_chat(ctx, s, me, &job).await,
-        "send-self-message" => send_self_message(ctx, me, &job, origin).await,
+        "send-self-message" => send_self_message(ctx, user, &job, origin).await,
         "fetch-self-chat" => fetch_self_chat(ctx, s, me).await,
         "create-group-chat" => group_events::create_group_chat(ctx, me, &job, origin).await,
-        "send-group-message" => send_message(ctx, me, &job, Kind::Group, origin).await,
+        "send-group-message" => send_message(ctx, user, &job, Kind::Group, origin).await,
         "read-group-message" => read(ctx, me, &job, Kind::Group, origin).await,
         "fetch-group-chat" => group_events::fetch_group_chat(ctx, s, me, &job).await,
         "add-member" => fail_with(
@@ -177,7 +178,7 @@ async fn create_personal_chat(
 
 async fn send_message(
     ctx: &Ctx,
-    me: i64,
+    sender: &entity::users::Model,
     job: &Inbound,
     kind: Kind,
     origin: Option<ConnId>,
@@ -189,14 +190,13 @@ async fn send_message(
         let p: GroupContent = payload(job)?;
         (chat(&p.group_id)?, p.content)
     };
-    let sender = accounts::get(&ctx.core, me).await?;
     let msg = NewMessage {
         conversation_id: conv,
         content: &content,
         kind: "text",
         client_ref: None,
     };
-    messages::send(&ctx.core, &sender, msg, &[kind], Delivery::Members, origin).await?;
+    messages::send(&ctx.core, sender, msg, &[kind], Delivery::Members, origin).await?;
     Ok(())
 }
 
@@ -278,13 +278,12 @@ async fn fetch_personal_chat(ctx: &Ctx, s: &SocketRef, me: i64, job: &Inbound) -
 
 async fn send_self_message(
     ctx: &Ctx,
-    me: i64,
+    sender: &entity::users::Model,
     job: &Inbound,
     origin: Option<ConnId>,
 ) -> Result<()> {
     let p: SelfContent = payload(job)?;
-    let conv = conversations::self_chat(&ctx.core, me).await?;
-    let sender = accounts::get(&ctx.core, me).await?;
+    let conv = conversations::self_chat(&ctx.core, sender.id).await?;
     let msg = NewMessage {
         conversation_id: conv.id,
         content: &p.content,
@@ -293,7 +292,7 @@ async fn send_self_message(
     };
     messages::send(
         &ctx.core,
-        &sender,
+        sender,
         msg,
         &[Kind::SelfChat],
         Delivery::Members,

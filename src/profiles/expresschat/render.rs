@@ -15,7 +15,7 @@ use crate::transport::socketio::emit_to_users;
 
 fn users(a: &Audience) -> Vec<i64> {
     match a {
-        Audience::Users(u) => u.clone(),
+        Audience::Users(u) => u.to_vec(),
         Audience::Room(_) => Vec::new(),
     }
 }

@@ -1,0 +1,126 @@
+//! Who is in each conversation, kept in memory for the message hot path.
+//!
+//! Sending a message needs the sender's membership and the list of recipients.
+//! Read from the database, that is two queries per message, one of them
+//! O(members); a 1,000-member group then spends most of its time listing its
+//! members. The cache answers both from memory.
+//!
+//! Staying right: every write to `memberships` (and every conversation delete)
+//! calls [`MemberCache::changed`] *after it is committed*. A fill that read the
+//! database before such a change can never be stored after it: fills and
+//! changes share a generation counter, and a fill whose generation moved removes
+//! what it stored. Conversations created inside a transaction are invisible until
+//! the commit, so nothing can cache them half made.
+//!
+//! In-process only. Cluster mode (several processes on one database) must carry
+//! `changed` to every process, as it carries the bus.
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicU64, Ordering},
+};
+
+use dashmap::DashMap;
+use entity::{conversations, memberships};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use super::{Result, conversations::Kind};
+
+/// At most this many conversations are cached; past it the cache starts over
+/// (a miss costs two queries, nothing else).
+const MAX_CONVERSATIONS: usize = 100_000;
+
+/// A conversation's kind and members.
+#[derive(Debug)]
+pub struct Members {
+    pub kind: Kind,
+    /// In joining order: the order deliveries go out in.
+    pub ids: Arc<[i64]>,
+    sorted: Box<[i64]>,
+}
+
+impl Members {
+    fn new(kind: Kind, ids: Vec<i64>) -> Self {
+        let mut sorted = ids.clone().into_boxed_slice();
+        sorted.sort_unstable();
+        Members {
+            kind,
+            ids: ids.into(),
+            sorted,
+        }
+    }
+
+    pub fn contains(&self, user: i64) -> bool {
+        self.sorted.binary_search(&user).is_ok()
+    }
+}
+
+#[derive(Default)]
+pub struct MemberCache {
+    map: DashMap<i64, Arc<Members>>,
+    generation: AtomicU64,
+}
+
+impl MemberCache {
+    /// The conversation's kind and members, or None when it does not exist.
+    pub async fn get(&self, db: &DatabaseConnection, conv: i64) -> Result<Option<Arc<Members>>> {
+        if let Some(m) = self.map.get(&conv) {
+            metrics::counter!("chatwire_member_cache_total", "result" => "hit").increment(1);
+            return Ok(Some(m.clone()));
+        }
+        metrics::counter!("chatwire_member_cache_total", "result" => "miss").increment(1);
+        let generation = self.generation.load(Ordering::SeqCst);
+        let Some(kind) = conversations::Entity::find_by_id(conv)
+            .select_only()
+            .column(conversations::Column::Kind)
+            .into_tuple::<String>()
+            .one(db)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let ids: Vec<i64> = memberships::Entity::find()
+            .select_only()
+            .column(memberships::Column::UserId)
+            .filter(memberships::Column::ConversationId.eq(conv))
+            .order_by_asc(memberships::Column::JoinedAt)
+            .order_by_asc(memberships::Column::UserId)
+            .into_tuple()
+            .all(db)
+            .await?;
+        let members = Arc::new(Members::new(Kind::parse(&kind), ids));
+        if self.map.len() >= MAX_CONVERSATIONS {
+            self.map.clear();
+        }
+        self.map.insert(conv, members.clone());
+        if self.generation.load(Ordering::SeqCst) != generation {
+            // A change landed while we read: what we stored may predate it.
+            self.map.remove(&conv);
+        }
+        Ok(Some(members))
+    }
+
+    /// What is cached about `conv`, without asking the database.
+    pub fn peek(&self, conv: i64) -> Option<Arc<Members>> {
+        self.map.get(&conv).map(|m| m.clone())
+    }
+
+    /// Forgets what is known about `conv`. Call after the change is committed.
+    pub fn changed(&self, conv: i64) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.map.remove(&conv);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contains_finds_members_in_any_order() {
+        let m = Members::new(Kind::Group, vec![30, 10, 20]);
+        assert!(m.contains(10) && m.contains(20) && m.contains(30));
+        assert!(!m.contains(15));
+        assert_eq!(&*m.ids, &[30, 10, 20], "joining order is kept");
+    }
+}
