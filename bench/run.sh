@@ -11,6 +11,11 @@
 # runs default to bench/out/quick/BENCHMARKS.md), BENCH_PG_URL (an existing
 # PostgreSQL server, e.g. postgres://postgres@127.0.0.1:5432/postgres, instead of
 # the private cluster this script starts on port 25432), BENCH_SKIP_PG=1.
+# BEFORE_BIN: a chatwire binary built from an earlier commit (BEFORE_COMMIT names
+# it), measured beside the current one in every chatwire scenario, for the report's
+# before/after table. To build one:
+#   git worktree add /tmp/cw-before <commit> && \
+#     cargo build --release --manifest-path /tmp/cw-before/Cargo.toml --target-dir /tmp/cw-before/target
 #
 # Everything runs on loopback; every loop is bounded in count and time; servers
 # started here are killed on exit. Servers (and the private PostgreSQL) are pinned
@@ -93,6 +98,11 @@ if [[ ! -d bench/node-peer/node_modules ]]; then
 fi
 
 LOADGEN=("${GEN_PIN[@]}" "$BIN/loadgen")
+BEFORE=${BEFORE_BIN:-}
+if [[ -n $BEFORE && ! -x $BEFORE ]]; then
+  echo "BEFORE_BIN=$BEFORE is not an executable" >&2
+  exit 1
+fi
 
 wait_port() { # port seconds
   local i
@@ -141,7 +151,8 @@ stop_server() {
 CW_PORT=3700
 NODE_PORT=4200
 CEIL_PORT=4100
-# chatwire: expresschat only, on loopback; `level` is its log filter.
+# chatwire: expresschat only, on loopback; `level` is its log filter. CW_BIN
+# picks the binary (the current build unless set: BEFORE_BIN's runs set it).
 start_chatwire() { # db_url level logfile
   stop_server
   env DATABASE_URL="$1" CHATWIRE_PROFILES=expresschat \
@@ -149,7 +160,7 @@ start_chatwire() { # db_url level logfile
     CHATWIRE_LOG="$2" CHATWIRE_LOG_FORMAT=json BCRYPT_COST=4 \
     JWT_ACCESS_SECRET="$JWT_SECRET" JWT_REFRESH_SECRET="$JWT_SECRET-refresh" \
     ACCESS_TOKEN_TTL_SECS=14400 \
-    "${SERVER_PIN[@]}" "$BIN/chatwire" serve >"$3.out" 2>"$3" &
+    "${SERVER_PIN[@]}" "${CW_BIN:-$BIN/chatwire}" serve >"$3.out" 2>"$3" &
   SERVER_PID=$!
   PIDS+=("$SERVER_PID")
   wait_port $CW_PORT 60
@@ -194,6 +205,10 @@ MEASURE_LOG=warn
 log "idle: steps $IDLE_STEPS"
 start_chatwire "$CW_DB" $MEASURE_LOG "$WORK/chatwire-idle.log"
 gen idle --addr 127.0.0.1:$CW_PORT --proto express --label chatwire --steps "$IDLE_STEPS" --tag db=sqlite
+if [[ -n $BEFORE ]]; then
+  CW_BIN=$BEFORE start_chatwire "$CW_DB" $MEASURE_LOG "$WORK/chatwire-before-idle.log"
+  gen idle --addr 127.0.0.1:$CW_PORT --proto express --label chatwire-before --steps "$IDLE_STEPS" --tag db=sqlite
+fi
 start_node express "$NODE_DB" "$USERS" "$WORK/node-idle.log"
 gen idle --addr 127.0.0.1:$NODE_PORT --proto express --label node --steps "$IDLE_STEPS" --tag db=sqlite
 start_node relay "" 0 "$WORK/node-relay-idle.log"
@@ -206,6 +221,10 @@ FAN=(--members "$FANOUT_MEMBERS" --rates "$FANOUT_RATES" --secs "$SECS")
 log "fan-out: rooms $FANOUT_MEMBERS"
 start_chatwire "$CW_DB" $MEASURE_LOG "$WORK/chatwire-fanout.log"
 gen fanout --addr 127.0.0.1:$CW_PORT --proto express --label chatwire "${FAN[@]}" --tag db=sqlite
+if [[ -n $BEFORE ]]; then
+  CW_BIN=$BEFORE start_chatwire "$CW_DB" $MEASURE_LOG "$WORK/chatwire-before-fanout.log"
+  gen fanout --addr 127.0.0.1:$CW_PORT --proto express --label chatwire-before "${FAN[@]}" --tag db=sqlite
+fi
 start_node express "$NODE_DB" "$USERS" "$WORK/node-fanout.log"
 gen fanout --addr 127.0.0.1:$NODE_PORT --proto express --label node "${FAN[@]}" --tag db=sqlite
 start_node relay "" 0 "$WORK/node-relay-fanout.log"
@@ -219,6 +238,10 @@ log "direct messages on SQLite: $DM_PAIRS pairs"
 # Users beyond the fan-out's, so the pairs' chats are new.
 start_chatwire "$CW_DB" $MEASURE_LOG "$WORK/chatwire-dm.log"
 gen dm --addr 127.0.0.1:$CW_PORT --proto express --label chatwire "${DM[@]}" --tag db=sqlite
+if [[ -n $BEFORE ]]; then
+  CW_BIN=$BEFORE start_chatwire "$CW_DB" $MEASURE_LOG "$WORK/chatwire-before-dm.log"
+  gen dm --addr 127.0.0.1:$CW_PORT --proto express --label chatwire-before "${DM[@]}" --tag db=sqlite
+fi
 start_node express "$NODE_DB" "$USERS" "$WORK/node-dm.log"
 gen dm --addr 127.0.0.1:$NODE_PORT --proto express --label node "${DM[@]}" --tag db=sqlite
 stop_server
@@ -252,6 +275,10 @@ if [[ ${BENCH_SKIP_PG:-0} != 1 ]]; then
       --users $((DM_PAIRS * 2)) >/dev/null
     start_chatwire "$PG_HOSTPORT/cwbench_chatwire" $MEASURE_LOG "$WORK/chatwire-pg.log"
     gen dm --addr 127.0.0.1:$CW_PORT --proto express --label chatwire "${DM[@]}" --tag db=postgres
+    if [[ -n $BEFORE ]]; then
+      CW_BIN=$BEFORE start_chatwire "$PG_HOSTPORT/cwbench_chatwire" $MEASURE_LOG "$WORK/chatwire-before-pg.log"
+      gen dm --addr 127.0.0.1:$CW_PORT --proto express --label chatwire-before "${DM[@]}" --tag db=postgres
+    fi
     start_node express "$PG_HOSTPORT/cwbench_node" $((DM_PAIRS * 2)) "$WORK/node-pg.log"
     gen dm --addr 127.0.0.1:$NODE_PORT --proto express --label node "${DM[@]}" --tag db=postgres
     stop_server
@@ -270,6 +297,7 @@ cat >"$WORK/meta.json" <<EOF
 {
   "date": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
   "commit": "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)",
+  "before_commit": "${BEFORE_COMMIT:-}",
   "dirty": $(if [[ -n $(git status --porcelain 2>/dev/null | head -1) ]]; then echo true; else echo false; fi),
   "rustc": "$(rustc --version)",
   "node": "$node_v",

@@ -80,8 +80,9 @@ fn yes(ok: Option<bool>) -> &'static str {
     }
 }
 
-const LABELS: [(&str, &str); 4] = [
+const LABELS: [(&str, &str); 5] = [
     ("chatwire", "chatwire (expresschat)"),
+    ("chatwire-before", "chatwire before the optimisation pass"),
     ("node", "Node peer, expresschat work"),
     ("node-relay", "Node peer, room relay"),
     ("ceiling", "raw ceiling"),
@@ -107,6 +108,7 @@ pub fn run(a: ReportArgs) -> Result<()> {
     let mut o = String::new();
     header(&mut o, &meta);
     goals(&mut o, &r);
+    before_after(&mut o, &r, &meta);
     idle(&mut o, &r);
     fanout(&mut o, &r);
     dm(&mut o, &r);
@@ -267,6 +269,103 @@ fn dm_sustained<'a>(r: &'a Results, label: &str, db: &str) -> Option<&'a Value> 
             .unwrap_or(0.0)
             .total_cmp(&f(b, "delivered_per_s").unwrap_or(0.0))
     })
+}
+
+/// chatwire against its own earlier build (`BEFORE_BIN` in run.sh), measured in
+/// the same run with the same sizes: what the optimisation pass changed.
+fn before_after(o: &mut String, r: &Results, meta: &Value) {
+    if r.one(|v| s(v, "label") == "chatwire-before").is_none() {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "## Before and after the optimisation pass
+"
+    );
+    let _ = writeln!(
+        o,
+        "The same suite, in this run, against chatwire built from commit `{}` (before the \
+         pass) and from the commit above (after). *Change* is after ÷ before (for latency \
+         and memory, lower is better).\n",
+        meta["before_commit"].as_str().unwrap_or("unknown")
+    );
+    let _ = writeln!(o, "| figure | before | after | change |");
+    let _ = writeln!(o, "|---|---|---|---|");
+    let mut row = |name: String, b: Option<f64>, a: Option<f64>, unit: &str| {
+        let fmt = |x: Option<f64>| match x {
+            Some(_) if unit == "ms" => ms(x),
+            Some(_) => format!("{}{unit}", num(x)),
+            None => "–".into(),
+        };
+        let _ = writeln!(o, "| {name} | {} | {} | {} |", fmt(b), fmt(a), ratio(a, b));
+    };
+    let (b, a) = (max_step(r, "chatwire-before"), max_step(r, "chatwire"));
+    let g = |v: Option<&Value>, k: &str| v.and_then(|v| f(v, k));
+    let conns = num(g(a, "conns"));
+    row(
+        format!("connects/s (step to {conns})"),
+        g(b, "connects_per_s"),
+        g(a, "connects_per_s"),
+        "/s",
+    );
+    row(
+        format!("RSS per idle connection at {conns}, KiB"),
+        g(b, "rss_per_conn_kib"),
+        g(a, "rss_per_conn_kib"),
+        "",
+    );
+    for m in members_measured(r) {
+        let (b, a) = (
+            fan(r, "chatwire-before", m, "saturation"),
+            fan(r, "chatwire", m, "saturation"),
+        );
+        row(
+            format!("fan-out to {m} members at saturation, deliveries/s"),
+            g(b, "deliveries_per_s"),
+            g(a, "deliveries_per_s"),
+            "/s",
+        );
+        let (b, a) = (
+            fan(r, "chatwire-before", m, "rate"),
+            fan(r, "chatwire", m, "rate"),
+        );
+        let rate = num(g(a, "target_msgs_per_s"));
+        row(
+            format!("fan-out to {m} members at {rate} msg/s, p99"),
+            b.and_then(|v| lat(v, "p99_ms")),
+            a.and_then(|v| lat(v, "p99_ms")),
+            "ms",
+        );
+    }
+    for db in ["sqlite", "postgres"] {
+        let (b, a) = (dm_sat(r, "chatwire-before", db), dm_sat(r, "chatwire", db));
+        if a.is_none() {
+            continue;
+        }
+        row(
+            format!("direct messages on {db} at saturation, msg/s"),
+            g(b, "delivered_per_s"),
+            g(a, "delivered_per_s"),
+            "/s",
+        );
+        row(
+            format!("direct messages on {db} at saturation, p99"),
+            b.and_then(|v| lat(v, "p99_ms")),
+            a.and_then(|v| lat(v, "p99_ms")),
+            "ms",
+        );
+        let (b, a) = (
+            dm_sustained(r, "chatwire-before", db),
+            dm_sustained(r, "chatwire", db),
+        );
+        row(
+            format!("direct messages on {db}: best fixed rate held at p99 <= 25 ms"),
+            g(b, "delivered_per_s"),
+            g(a, "delivered_per_s"),
+            "/s",
+        );
+    }
+    let _ = writeln!(o);
 }
 
 fn goals(o: &mut String, r: &Results) {
