@@ -11,6 +11,10 @@
 
 use std::{convert::Infallible, future::Future, sync::Arc, time::Instant};
 
+use axum::{
+    extract::{OriginalUri, Request},
+    http::{HeaderMap, HeaderName, HeaderValue, Uri},
+};
 use serde::Serialize;
 use socketioxide::{
     SocketIo,
@@ -22,17 +26,59 @@ use socketioxide::{
 };
 use socketioxide_core::Value;
 use tokio::sync::mpsc;
+use tower::{
+    layer::util::{Identity, Stack},
+    util::MapRequestLayer,
+};
 use tracing::Instrument;
 
 use crate::config::Config;
 
+/// The Socket.IO layer, behind [`own_request_parts`].
+pub type Layer = Stack<SocketIoLayer, Stack<MapRequestLayer<fn(Request) -> Request>, Identity>>;
+
 /// Builds a Socket.IO layer with chatwire's buffer and size limits.
-pub fn layer(cfg: &Config) -> (SocketIoLayer, SocketIo) {
-    SocketIo::builder()
+pub fn layer(cfg: &Config) -> (Layer, SocketIo) {
+    let (sio, io) = SocketIo::builder()
         .max_buffer_size(cfg.socket_buffer)
         .max_payload(cfg.max_frame_bytes as u64)
         .ws_max_message_size(cfg.max_frame_bytes)
-        .build_layer()
+        .build_layer();
+    let layer = tower::ServiceBuilder::new()
+        .map_request(own_request_parts as fn(Request) -> Request)
+        .layer(sio)
+        .into_inner();
+    (layer, io)
+}
+
+/// Gives the request its own copy of its URI and headers.
+///
+/// hyper parses them without copying: they are slices of the connection's read
+/// buffer (8–16 KiB), and so is axum's `OriginalUri` extension. engineioxide keeps
+/// every session's request parts for the session's whole life (`req_parts`), so
+/// those slices kept each connection's whole read buffer alive (BENCHMARKS.md,
+/// memory per idle connection). The copies cost a few hundred bytes.
+fn own_request_parts(req: Request) -> Request {
+    let (mut parts, body) = req.into_parts();
+    let mut headers = HeaderMap::with_capacity(parts.headers.len());
+    for (name, value) in &parts.headers {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(name.as_str().as_bytes()),
+            HeaderValue::from_bytes(value.as_bytes()),
+        ) {
+            headers.append(n, v);
+        }
+    }
+    parts.headers = headers;
+    if let Ok(uri) = Uri::try_from(parts.uri.to_string()) {
+        parts.uri = uri;
+    }
+    if let Some(OriginalUri(original)) = parts.extensions.get::<OriginalUri>()
+        && let Ok(uri) = Uri::try_from(original.to_string())
+    {
+        parts.extensions.insert(OriginalUri(uri));
+    }
+    Request::from_parts(parts, body)
 }
 
 /// The room every socket of a user joins: deliveries address users, not sockets.
@@ -51,11 +97,13 @@ pub struct Inbound {
 }
 
 #[derive(Clone)]
-struct InboxTx(mpsc::Sender<Inbound>);
+// Boxed: a tokio channel allocates its first block of 32 slots when it is made,
+// so a small slot keeps an idle socket's inbox small.
+struct InboxTx(mpsc::Sender<Box<Inbound>>);
 
 /// The receiving end, parked in the extensions until the worker starts.
 #[derive(Clone)]
-struct InboxRx(Arc<std::sync::Mutex<Option<mpsc::Receiver<Inbound>>>>);
+struct InboxRx(Arc<std::sync::Mutex<Option<mpsc::Receiver<Box<Inbound>>>>>);
 
 /// Extractor that moves the event into the socket's inbox (see module docs).
 pub struct Enqueue;
@@ -85,7 +133,7 @@ impl FromMessageParts<LocalAdapter> for Enqueue {
             ack,
             received: Instant::now(),
         };
-        if tx.try_send(job).is_err() {
+        if tx.try_send(Box::new(job)).is_err() {
             // A client that keeps this many events unprocessed is flooding us.
             metrics::counter!("chatwire_inbox_overflow_total").increment(1);
             tracing::warn!(sid = %sref.id, "inbox full; disconnecting");
@@ -130,7 +178,7 @@ where
             // into metric labels (unbounded cardinality).
             let span =
                 tracing::debug_span!("event", profile, event = %job.event, sid = %job.socket.id);
-            handle(job).instrument(span).await;
+            handle(*job).instrument(span).await;
             metrics::counter!("chatwire_events_total", "profile" => profile).increment(1);
             metrics::histogram!("chatwire_handler_seconds", "profile" => profile)
                 .record(started.elapsed().as_secs_f64());
