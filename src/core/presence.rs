@@ -1,6 +1,12 @@
 //! Presence: live connection counts per user across every profile of this process.
 //! The first connection of a user announces `online`, the last one closing
 //! announces `offline`, to the users who share a conversation with them.
+//!
+//! Announcing costs a look-up of every co-member (thousands for a big group) and a
+//! delivery to each, on every first connect and last disconnect. Only profiles
+//! that show presence (calls) ask for it; without them nothing is announced.
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::Utc;
 use dashmap::DashMap;
@@ -15,9 +21,16 @@ pub struct Presence {
     /// user id -> live connections. A DashMap shard lock is held only inside each
     /// call, never across an await.
     counts: DashMap<i64, usize>,
+    /// Set by the profiles that render presence events.
+    wanted: AtomicBool,
 }
 
 impl Presence {
+    /// A profile that shows presence calls this when it starts.
+    pub fn want_announcements(&self) {
+        self.wanted.store(true, Ordering::Relaxed);
+    }
+
     pub fn is_online(&self, user: i64) -> bool {
         self.counts.get(&user).is_some_and(|c| *c > 0)
     }
@@ -88,6 +101,9 @@ pub async fn disconnected(core: &Core, user: i64) -> Result<()> {
 }
 
 async fn announce(core: &Core, user: i64, online: bool) -> Result<()> {
+    if !core.presence.wanted.load(Ordering::Relaxed) {
+        return Ok(());
+    }
     let audience = contacts(core, user).await?;
     core.bus.publish(
         Audience::Users(audience.into()),

@@ -248,3 +248,45 @@ async fn a_conversation_gone_fails_alone_within_its_batch() {
         .unwrap();
     assert_eq!(stored.last_seq, 20);
 }
+
+/// Presence is announced only when a profile shows it (calls): an expresschat-only
+/// server does not look up every co-member on each connect.
+#[tokio::test]
+async fn presence_is_announced_only_where_a_profile_shows_it() {
+    for (profiles, announced) in [("expresschat", false), ("expresschat,calls", true)] {
+        let app = crate::helpers::spawn_app_with(&[&format!("--profiles={profiles}")]).await;
+        let core = &app.core;
+        let (a, b) = (user(&app, "ann").await, user(&app, "bob").await);
+        let (dm, _) = conversations::open_direct(core, &a, b.id, None)
+            .await
+            .unwrap();
+        let mut bus = core.bus.subscribe();
+        chatwire::core::presence::connected(core, a.id)
+            .await
+            .unwrap();
+        // A marker after it: whatever came before the marker was published by `connected`.
+        messages::send(
+            core,
+            &a,
+            text(dm.id, "marker"),
+            DIRECT,
+            Delivery::Members,
+            None,
+        )
+        .await
+        .unwrap();
+        let mut presence = false;
+        loop {
+            match &bus.recv().await.unwrap().kind {
+                EventKind::Presence {
+                    user_id, online, ..
+                } => {
+                    presence = *user_id == a.id && *online;
+                }
+                EventKind::MessageCreated(_) => break,
+                _ => {}
+            }
+        }
+        assert_eq!(presence, announced, "profiles {profiles}");
+    }
+}

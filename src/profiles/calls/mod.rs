@@ -51,6 +51,8 @@ pub struct Ctx {
 
 pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super::Built {
     let (layer, io) = socketio::layer(cfg);
+    // user:online / user:offline are part of this profile's contract.
+    core.presence.want_announcements();
     let ctx = Arc::new(Ctx {
         core: core.clone(),
         io: io.clone(),

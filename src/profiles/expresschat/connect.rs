@@ -158,24 +158,27 @@ async fn greet(ctx: &Ctx, socket: &SocketRef, user: &entity::users::Model) -> Re
         "user-id",
         &json!({"userId": user_id(me), "userName": user.name}),
     );
-    let personal: Vec<PersonalChatEntry> =
-        conversations::list_for_user(&ctx.core, me, &[Kind::Direct])
+    // One listing for both kinds (the database once), split here.
+    let (direct, groups): (Vec<_>, Vec<_>) =
+        conversations::list_for_user(&ctx.core, me, &[Kind::Direct, Kind::Group])
             .await?
             .into_iter()
-            .map(|s| PersonalChatEntry {
-                id: chat_id(s.conversation.id),
-                last_chat: timestamp(conversations::last_activity(&s.conversation)),
-                partner: s.partner.map(|p| p.1).unwrap_or_default(),
-                unread: s.unread,
-            })
-            .collect();
+            .partition(|s| s.conversation.kind == Kind::Direct.as_str());
+    let personal: Vec<PersonalChatEntry> = direct
+        .into_iter()
+        .map(|s| PersonalChatEntry {
+            id: chat_id(s.conversation.id),
+            last_chat: timestamp(conversations::last_activity(&s.conversation)),
+            partner: s.partner.map(|p| p.1).unwrap_or_default(),
+            unread: s.unread,
+        })
+        .collect();
     emit(
         socket,
         "personal-chat-list",
         &json!({"PersonalChatList": personal}),
     );
-    let groups: Vec<GroupChatEntry> = conversations::list_for_user(&ctx.core, me, &[Kind::Group])
-        .await?
+    let groups: Vec<GroupChatEntry> = groups
         .into_iter()
         .map(|s| GroupChatEntry {
             id: chat_id(s.conversation.id),
