@@ -21,6 +21,9 @@ pub async fn build_core(cfg: &Config) -> anyhow::Result<CoreRef> {
 
 /// As [`build_core`], with a mailer of the caller's (tests capture mails).
 pub async fn build_core_with(cfg: &Config, mailer: Option<Mailer>) -> anyhow::Result<CoreRef> {
+    // The metrics recorder goes in first: counted from the start, not from the
+    // first scrape of /metrics.
+    crate::telemetry::metrics();
     let db = db::connect_and_migrate(&cfg.database_url, cfg.database_max_connections)
         .await
         .with_context(|| format!("opening database {}", redact_url(&cfg.database_url)))?;
@@ -68,6 +71,11 @@ pub async fn build_core_with(cfg: &Config, mailer: Option<Mailer>) -> anyhow::Re
         mailer,
         limits,
     ));
+    // The message writer keeps a connection of its own: on SQLite its page cache
+    // stays warm and its statements stay on one worker thread.
+    if !cfg.database_url.contains("memory") {
+        core.set_writer_db(db::connect(&cfg.database_url, 1).await?);
+    }
     let cipher = crate::core::crypto::MessageCipher::from_hex(&message_key)
         .map_err(|e| anyhow::anyhow!("MESSAGE_ENCRYPTION_KEY: {e}"))?;
     core.set_cipher(cipher);

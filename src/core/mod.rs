@@ -65,6 +65,8 @@ pub struct Core {
     pub members: member_cache::MemberCache,
     /// The group-commit writer for new messages, started on first use.
     writer: OnceLock<message_writer::Writer>,
+    /// The writer's own connection, when set (else it shares `db`).
+    writer_db: OnceLock<DatabaseConnection>,
     /// Base URL for links in mails; set from config or, when unset, from the first
     /// bound listener.
     public_url: OnceLock<String>,
@@ -101,6 +103,7 @@ impl Core {
             calls: calls::Calls::default(),
             members: member_cache::MemberCache::default(),
             writer: OnceLock::new(),
+            writer_db: OnceLock::new(),
             public_url: OnceLock::new(),
             cipher: OnceLock::new(),
             api_keys: OnceLock::new(),
@@ -144,10 +147,17 @@ impl Core {
         })
     }
 
+    /// Gives the message writer a connection of its own (before its first use).
+    pub fn set_writer_db(&self, db: DatabaseConnection) {
+        let _ = self.writer_db.set(db);
+    }
+
     /// The message writer; the first call (from within the runtime) starts it.
     fn writer(&self) -> &message_writer::Writer {
-        self.writer
-            .get_or_init(|| message_writer::Writer::spawn(self.db.clone(), self.bus.clone()))
+        self.writer.get_or_init(|| {
+            let db = self.writer_db.get().unwrap_or(&self.db).clone();
+            message_writer::Writer::spawn(db, self.bus.clone())
+        })
     }
 
     pub fn public_url(&self) -> &str {
