@@ -226,3 +226,35 @@ pub async fn emit_to_users<T: Serialize + ?Sized>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owned_parts_keep_what_the_handshake_reads() {
+        let mut req = Request::builder()
+            .uri("/socket.io/?EIO=4&transport=websocket&accessToken=a%20b")
+            .header("cookie", "access_token=x")
+            .header("cookie", "refresh_token=y")
+            .header("x-custom-name", "v")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        req.extensions_mut()
+            .insert(OriginalUri(Uri::from_static("/socket.io/?EIO=4")));
+        let out = own_request_parts(req);
+        assert_eq!(
+            out.uri().to_string(),
+            "/socket.io/?EIO=4&transport=websocket&accessToken=a%20b"
+        );
+        let cookies: Vec<_> = out.headers().get_all("cookie").iter().collect();
+        assert_eq!(cookies, ["access_token=x", "refresh_token=y"]);
+        assert_eq!(out.headers()["x-custom-name"], "v");
+        assert_eq!(
+            out.extensions()
+                .get::<OriginalUri>()
+                .map(|u| u.0.to_string()),
+            Some("/socket.io/?EIO=4".to_owned())
+        );
+    }
+}
