@@ -5,6 +5,7 @@
 use std::{collections::BTreeMap, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -175,6 +176,14 @@ pub async fn start_with(
         closers.push(built.closer);
         let token = shutdown.clone();
         servers.push(tokio::spawn(async move {
+            // Small frames go out at once: with Nagle's algorithm a frame written
+            // right after another waited for the peer's delayed ACK (up to 40 ms),
+            // e.g. the second and third greeting events (BENCHMARKS.md).
+            let listener = listener.tap_io(|tcp| {
+                if let Err(e) = tcp.set_nodelay(true) {
+                    tracing::debug!(error = %e, "TCP_NODELAY not set");
+                }
+            });
             let result = axum::serve(
                 listener,
                 built

@@ -22,6 +22,10 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
     opts.max_connections(max_connections)
         .min_connections(1)
         .connect_timeout(Duration::from_secs(10))
+        // sqlx pings every connection it hands out by default: one more round trip
+        // (on SQLite, one more hop to the connection's worker thread) per query.
+        // Only a connection idle for a while may have gone stale.
+        .test_before_acquire_if_idle_for(Duration::from_secs(30))
         .sqlx_logging(false);
     if url.starts_with("sqlite:") {
         // WAL lets readers run beside the one writer; the busy timeout makes a second
