@@ -105,6 +105,12 @@ impl MemberCache {
         self.map.get(&conv).map(|m| m.clone())
     }
 
+    /// Moves on every change: a reader that saw the same value before and after
+    /// reading memberships from the database read no change in between.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
     /// Forgets what is known about `conv`. Call after the change is committed.
     pub fn changed(&self, conv: i64) {
         self.generation.fetch_add(1, Ordering::SeqCst);

@@ -86,6 +86,12 @@ pub fn user_room(user: i64) -> String {
     format!("user:{user}")
 }
 
+/// The room of a conversation (expresschat): its members' sockets join it, so a
+/// message to a group of N is one room look-up instead of N.
+pub fn conv_room(conv: i64) -> String {
+    format!("conv:{conv}")
+}
+
 /// One received event, waiting in a socket's inbox.
 pub struct Inbound {
     pub socket: SocketRef,
@@ -198,6 +204,31 @@ pub fn emit<T: Serialize + ?Sized>(socket: &SocketRef, event: &'static str, data
     if let Err(e) = socket.emit(event, data) {
         metrics::counter!("chatwire_emit_errors_total").increment(1);
         tracing::debug!(sid = %socket.id, event, error = %e, "emit failed");
+    }
+}
+
+/// Emits to every socket in `room` except the sockets of `except_user`;
+/// `recipients` (the users addressed) only feeds the delivery counter.
+pub async fn emit_to_room_except_user<T: Serialize + ?Sized>(
+    io: &SocketIo,
+    room: String,
+    except_user: i64,
+    recipients: usize,
+    event: &'static str,
+    data: &T,
+) {
+    match io
+        .to(room)
+        .except(user_room(except_user))
+        .emit(event, data)
+        .await
+    {
+        Ok(()) => metrics::counter!("chatwire_deliveries_total", "event" => event)
+            .increment(recipients as u64),
+        Err(e) => {
+            metrics::counter!("chatwire_emit_errors_total").increment(1);
+            tracing::debug!(event, error = %e, "room emit failed");
+        }
     }
 }
 

@@ -234,7 +234,26 @@ test("add-member: non-admin and already-member fail; success to all members, new
   assert.equal(gc.Participants[dan.id], dan.name);
   dan.socket.emit("send-group-message", { GroupId: g.id, Content: "dan here" });
   assert.equal((await cat.rec.next("receive-group-message")).Sender, dan.name);
+  // ...and receives the group's messages on the connection that was open when added
+  ann.socket.emit("send-group-message", { GroupId: g.id, Content: "welcome dan" });
+  assert.equal((await dan.rec.next("receive-group-message")).Content, "welcome dan");
   assert.ok(await listedGroup(dan, g.id), "listed for the new member");
+});
+
+test("a connection opened after the group was made gets its messages; one closed gets none", async () => {
+  const g = await createGroup(ann, [ben]);
+  const tab = await connectUser(base, ben.cookie);
+  try {
+    ann.socket.emit("send-group-message", { GroupId: g.id, Content: "to every tab" });
+    assert.equal((await tab.rec.next("receive-group-message")).Content, "to every tab");
+    assert.equal((await ben.rec.next("receive-group-message")).Content, "to every tab");
+    tab.socket.disconnect();
+    ann.socket.emit("send-group-message", { GroupId: g.id, Content: "after close" });
+    assert.equal((await ben.rec.next("receive-group-message")).Content, "after close");
+    await tab.rec.expectNone("receive-group-message", 0);
+  } finally {
+    tab.socket.disconnect();
+  }
 });
 
 test("kickout: non-admin refused (Fix); admin kicks; kicked member is out", async () => {
@@ -317,6 +336,10 @@ test("leave-grp: admin gets group-left-fail; member leaves, remaining members to
   await cat.rec.expectNone("user-left-grp");
   assert.equal((await fetchGroup(ann, g.id)).Participants[cat.id], undefined);
   await assertRefusedSend(cat, g.id, [ann, ben]);
+  // the one who left no longer gets the group's messages
+  ann.socket.emit("send-group-message", { GroupId: g.id, Content: "after leave" });
+  await ben.rec.next("receive-group-message");
+  await cat.rec.expectNone("receive-group-message");
   assert.equal(await listedGroup(cat, g.id), undefined);
 });
 

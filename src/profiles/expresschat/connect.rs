@@ -150,6 +150,46 @@ async fn connected(ctx: Arc<Ctx>, socket: SocketRef) {
     });
 }
 
+/// Puts the socket in the rooms of its user's chats (`conv:{id}`; render.rs
+/// keeps them up to date from then on). A membership change whose room update was
+/// rendered between the listing and this join would be missed, so when any
+/// membership changed meanwhile (the member cache's generation moved) the chats
+/// are listed again and the rooms corrected.
+async fn join_chat_rooms(
+    ctx: &Ctx,
+    socket: &SocketRef,
+    me: i64,
+    listed: &[i64],
+    generation: u64,
+) -> Result<()> {
+    socket.join(
+        listed
+            .iter()
+            .map(|&c| socketio::conv_room(c))
+            .collect::<Vec<_>>(),
+    );
+    if ctx.core.members.generation() == generation {
+        return Ok(());
+    }
+    let now: Vec<i64> = conversations::list_for_user(&ctx.core, me, &[Kind::Direct, Kind::Group])
+        .await?
+        .into_iter()
+        .map(|s| s.conversation.id)
+        .collect();
+    let gone: Vec<String> = listed
+        .iter()
+        .filter(|c| !now.contains(c))
+        .map(|&c| socketio::conv_room(c))
+        .collect();
+    socket.leave(gone);
+    socket.join(
+        now.iter()
+            .map(|&c| socketio::conv_room(c))
+            .collect::<Vec<_>>(),
+    );
+    Ok(())
+}
+
 /// The three events after connect, in order.
 async fn greet(ctx: &Ctx, socket: &SocketRef, user: &entity::users::Model) -> Result<()> {
     let me = user.id;
@@ -159,11 +199,18 @@ async fn greet(ctx: &Ctx, socket: &SocketRef, user: &entity::users::Model) -> Re
         &json!({"userId": user_id(me), "userName": user.name}),
     );
     // One listing for both kinds (the database once), split here.
+    let generation = ctx.core.members.generation();
     let (direct, groups): (Vec<_>, Vec<_>) =
         conversations::list_for_user(&ctx.core, me, &[Kind::Direct, Kind::Group])
             .await?
             .into_iter()
             .partition(|s| s.conversation.kind == Kind::Direct.as_str());
+    let listed: Vec<i64> = direct
+        .iter()
+        .chain(&groups)
+        .map(|s| s.conversation.id)
+        .collect();
+    join_chat_rooms(ctx, socket, me, &listed, generation).await?;
     let personal: Vec<PersonalChatEntry> = direct
         .into_iter()
         .map(|s| PersonalChatEntry {

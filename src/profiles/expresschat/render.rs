@@ -11,7 +11,7 @@ use crate::core::{
     bus::{Audience, Event, EventKind},
     conversations::Kind,
 };
-use crate::transport::socketio::emit_to_users;
+use crate::transport::socketio::{conv_room, emit_to_room_except_user, emit_to_users, user_room};
 
 fn users(a: &Audience) -> Vec<i64> {
     match a {
@@ -24,23 +24,76 @@ fn others(a: &Audience, but: i64) -> Vec<i64> {
     users(a).into_iter().filter(|&u| u != but).collect()
 }
 
+/// Keeps the sockets' conversation rooms (`conv:{id}`) in step with memberships,
+/// before the event itself is rendered. Sockets join their rooms at connect
+/// (`connect.rs`); events are rendered in bus order, so a membership change is
+/// in effect for every message published after it.
+async fn sync_rooms(io: &socketioxide::SocketIo, kind: &EventKind) {
+    let chat = |c: &crate::core::bus::ConvRef| matches!(c.kind, Kind::Direct | Kind::Group);
+    let result = match kind {
+        EventKind::ConversationCreated {
+            conversation,
+            members,
+            ..
+        } if chat(conversation) => {
+            let rooms: Vec<String> = members.iter().map(|&u| user_room(u)).collect();
+            io.to(rooms).join(conv_room(conversation.id)).await
+        }
+        EventKind::MemberAdded {
+            conversation,
+            user_id,
+            ..
+        } if chat(conversation) => {
+            io.to(user_room(*user_id))
+                .join(conv_room(conversation.id))
+                .await
+        }
+        EventKind::MemberRemoved {
+            conversation,
+            user_id,
+            ..
+        } if chat(conversation) => {
+            io.to(user_room(*user_id))
+                .leave(conv_room(conversation.id))
+                .await
+        }
+        EventKind::ConversationDeleted { conversation, .. } if chat(conversation) => {
+            let room = conv_room(conversation.id);
+            io.to(room.clone()).leave(room).await
+        }
+        _ => Ok(()),
+    };
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "conversation room update failed");
+    }
+}
+
 pub async fn render(ctx: &Arc<Ctx>, ev: Arc<Event>) {
     let io = &ctx.io;
     let a = &ev.audience;
+    sync_rooms(io, &ev.kind).await;
     match &ev.kind {
         EventKind::MessageCreated(m) => {
             let chat = chat_id(m.conversation.id);
-            let to = others(a, m.sender_id);
+            // Every member but the sender: the conversation's room less the
+            // sender's own sockets.
+            let room = conv_room(m.conversation.id);
+            let n = match a {
+                Audience::Users(u) => u.len().saturating_sub(1),
+                Audience::Room(_) => 0,
+            };
             match m.conversation.kind {
                 Kind::Direct => {
                     let data =
                         json!({"ChatId": chat, "Content": m.content, "Sender": m.sender_name});
-                    emit_to_users(io, to, None, "receive-personal-message", &data).await;
+                    let event = "receive-personal-message";
+                    emit_to_room_except_user(io, room, m.sender_id, n, event, &data).await;
                 }
                 Kind::Group => {
                     let data =
                         json!({"ChatId": chat, "Sender": m.sender_name, "Content": m.content});
-                    emit_to_users(io, to, None, "receive-group-message", &data).await;
+                    let event = "receive-group-message";
+                    emit_to_room_except_user(io, room, m.sender_id, n, event, &data).await;
                 }
                 Kind::SelfChat | Kind::Room => {}
             }
