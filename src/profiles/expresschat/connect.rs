@@ -19,12 +19,11 @@ use crate::transport::socketio::{self, emit};
 /// The authenticated user of a socket, set by the handshake.
 #[derive(Clone, Debug)]
 struct Session {
-    user_id: i64,
-    /// A fresh access token, when the handshake's one had expired.
-    new_access: Option<String>,
     /// The user as the handshake read it (names never change), so that the
     /// greeting and each message need not read it again.
-    user: Option<Arc<entity::users::Model>>,
+    user: Arc<entity::users::Model>,
+    /// A fresh access token, when the handshake's one had expired.
+    new_access: Option<String>,
 }
 
 pub fn register(ctx: Arc<Ctx>) {
@@ -71,53 +70,40 @@ async fn handshake(ctx: &Ctx, socket: &SocketRef) {
             }
         }
     }
-    let session = match access.as_deref().map(|t| auth::verify_access(&ctx.core, t)) {
-        Some(Ok(user_id)) => Some(Session {
-            user_id,
-            new_access: None,
-            user: None,
-        }),
+    // (user id, fresh access token if one was minted)
+    let verified = match access.as_deref().map(|t| auth::verify_access(&ctx.core, t)) {
+        Some(Ok(user_id)) => Some((user_id, None)),
         // An expired (or absent) access token with a good refresh token: mint a
         // new access token and tell the client (`access-token`).
         Some(Err(auth::AccessError::Expired)) | None => match refresh {
-            Some(r) => {
-                auth::access_from_refresh(&ctx.core, &r)
-                    .await
-                    .ok()
-                    .map(|(user_id, token)| Session {
-                        user_id,
-                        new_access: Some(token),
-                        user: None,
-                    })
-            }
+            Some(r) => auth::access_from_refresh(&ctx.core, &r)
+                .await
+                .ok()
+                .map(|(user_id, token)| (user_id, Some(token))),
             None => None,
         },
         Some(Err(auth::AccessError::Invalid)) => None,
     };
     // The user must still exist and be verified.
-    let session = match session {
-        Some(s) => match accounts::get(&ctx.core, s.user_id).await {
+    let session = match verified {
+        Some((user_id, new_access)) => match accounts::get(&ctx.core, user_id).await {
             Ok(u) if u.email_verified => Some(Session {
-                user: Some(Arc::new(u)),
-                ..s
+                user: Arc::new(u),
+                new_access,
             }),
             _ => None,
         },
         None => None,
     };
     if let Some(s) = session {
-        socket.join(socketio::user_room(s.user_id));
+        socket.join(socketio::user_room(s.user.id));
         socket.extensions.insert(s);
         socketio::prepare_inbox(socket, ctx.inbox_capacity);
     }
 }
 
 async fn connected(ctx: Arc<Ctx>, socket: SocketRef) {
-    let Some((session, user)) = socket
-        .extensions
-        .get::<Session>()
-        .and_then(|s| s.user.clone().map(|u| (s, u)))
-    else {
+    let Some(Session { user, new_access }) = socket.extensions.get::<Session>() else {
         emit(
             &socket,
             "auth-failure",
@@ -132,16 +118,16 @@ async fn connected(ctx: Arc<Ctx>, socket: SocketRef) {
         socketio::close_inbox(&s);
         metrics::gauge!("chatwire_connections", "profile" => "expresschat").decrement(1.0);
         if let Some(sess) = s.extensions.get::<Session>() {
-            let _ = presence::disconnected(&dctx.core, sess.user_id).await;
+            let _ = presence::disconnected(&dctx.core, sess.user.id).await;
         }
     });
-    if let Some(token) = &session.new_access {
+    if let Some(token) = &new_access {
         emit(&socket, "access-token", &json!({"accessToken": token}));
     }
     if let Err(e) = greet(&ctx, &socket, &user).await {
         tracing::debug!(error = %e, "expresschat greeting failed");
     }
-    let _ = presence::connected(&ctx.core, session.user_id).await;
+    let _ = presence::connected(&ctx.core, user.id).await;
     let wctx = ctx.clone();
     socketio::start_inbox(&socket, "expresschat", move |job| {
         let ctx = wctx.clone();

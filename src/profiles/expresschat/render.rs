@@ -74,29 +74,24 @@ pub async fn render(ctx: &Arc<Ctx>, ev: Arc<Event>) {
     sync_rooms(io, &ev.kind).await;
     match &ev.kind {
         EventKind::MessageCreated(m) => {
-            let chat = chat_id(m.conversation.id);
+            let event = match m.conversation.kind {
+                Kind::Direct => "receive-personal-message",
+                Kind::Group => "receive-group-message",
+                Kind::SelfChat | Kind::Room => return,
+            };
+            let data = json!({
+                "ChatId": chat_id(m.conversation.id),
+                "Content": m.content,
+                "Sender": m.sender_name,
+            });
             // Every member but the sender: the conversation's room less the
             // sender's own sockets.
-            let room = conv_room(m.conversation.id);
             let n = match a {
                 Audience::Users(u) => u.len().saturating_sub(1),
                 Audience::Room(_) => 0,
             };
-            match m.conversation.kind {
-                Kind::Direct => {
-                    let data =
-                        json!({"ChatId": chat, "Content": m.content, "Sender": m.sender_name});
-                    let event = "receive-personal-message";
-                    emit_to_room_except_user(io, room, m.sender_id, n, event, &data).await;
-                }
-                Kind::Group => {
-                    let data =
-                        json!({"ChatId": chat, "Sender": m.sender_name, "Content": m.content});
-                    let event = "receive-group-message";
-                    emit_to_room_except_user(io, room, m.sender_id, n, event, &data).await;
-                }
-                Kind::SelfChat | Kind::Room => {}
-            }
+            let room = conv_room(m.conversation.id);
+            emit_to_room_except_user(io, room, m.sender_id, n, event, &data).await;
         }
         EventKind::ReadUpTo {
             conversation,
