@@ -11,7 +11,18 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     config::{Config, Profile},
-    core::{Core, CoreRef, Limits, auth::TokenKeys, bus::Bus, db, mail::Mailer, secrets},
+    core::{
+        Core, CoreParts, CoreRef, Limits,
+        bus::Bus,
+        crypto::MessageCipher,
+        db,
+        identity::{
+            api_tokens::ApiKeys,
+            auth::{self, TokenKeys},
+        },
+        mail::Mailer,
+        secrets,
+    },
     profiles,
 };
 
@@ -28,7 +39,7 @@ pub async fn build_core_with(cfg: &Config, mailer: Option<Mailer>) -> anyhow::Re
     let db = db::connect_and_migrate(&cfg.database_url, cfg.database_max_connections)
         .await
         .with_context(|| format!("opening database {}", redact_url(&cfg.database_url)))?;
-    let random = || crate::core::auth::random_hex(32);
+    let random = || auth::random_hex(32);
     let stored = |configured: &str, name: &'static str| {
         let db = db.clone();
         let configured = configured.to_owned();
@@ -65,29 +76,31 @@ pub async fn build_core_with(cfg: &Config, mailer: Option<Mailer>) -> anyhow::Re
         login_per_account_per_minute: cfg.login_per_account_per_minute,
         login_per_ip_per_minute: cfg.login_per_ip_per_minute,
     };
-    let core = Arc::new(Core::new(
-        db,
-        Bus::new(cfg.bus_capacity),
-        keys,
-        mailer,
-        limits,
-    ));
     // The message writer keeps a connection of its own: on SQLite its page cache
     // stays warm and its statements stay on one worker thread.
-    if !cfg.database_url.contains("memory") {
-        core.set_writer_db(db::connect(&cfg.database_url, 1).await?);
-    }
-    let cipher = crate::core::crypto::MessageCipher::from_hex(&message_key)
+    let writer_db = if cfg.database_url.contains("memory") {
+        None
+    } else {
+        Some(db::connect(&cfg.database_url, 1).await?)
+    };
+    let cipher = MessageCipher::from_hex(&message_key)
         .map_err(|e| anyhow::anyhow!("MESSAGE_ENCRYPTION_KEY: {e}"))?;
-    core.set_cipher(cipher);
-    if let Some(url) = &cfg.public_url {
-        core.set_public_url(url.clone());
-    }
-    core.set_api_keys(crate::core::api_tokens::ApiKeys::new(
+    let api_keys = ApiKeys::new(
         api_secret.as_bytes(),
         Duration::from_secs(cfg.api_user_token_ttl_secs),
         Duration::from_secs(cfg.api_client_token_ttl_secs),
-    ));
+    );
+    let core = Arc::new(Core::new(CoreParts {
+        db,
+        writer_db,
+        bus: Bus::new(cfg.bus_capacity),
+        keys,
+        api_keys,
+        cipher,
+        mailer,
+        limits,
+        public_url: cfg.public_url.clone(),
+    }));
     Ok(core)
 }
 
@@ -170,7 +183,7 @@ pub async fn start_with(
         let addr = listener.local_addr()?;
         addrs.insert(p, addr);
         if p == Profile::Expresschat {
-            core.set_public_url(display_url(addr));
+            core.set_listener_url(display_url(addr));
         }
         let built = profiles::build(p, core.clone(), &cfg, shutdown.clone())?;
         closers.push(built.closer);

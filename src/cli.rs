@@ -8,8 +8,8 @@ use crate::{
     app,
     config::Config,
     core::{
-        accounts::{self, NewUser},
         db,
+        identity::accounts::{self, NewUser},
     },
     telemetry,
 };
@@ -187,8 +187,8 @@ async fn mint(
     username: &str,
     client: bool,
     email: &str,
-) -> crate::core::Result<crate::core::api_tokens::Issued> {
-    use crate::core::{api_tokens, shared_rooms};
+) -> crate::core::Result<crate::core::identity::api_tokens::Issued> {
+    use crate::core::{conversations::rooms::shared, identity::api_tokens};
     let existing = entity::users::Entity::find()
         .filter(entity::users::Column::Username.eq(username.trim()))
         .filter(entity::users::Column::OrganizationId.is_null())
@@ -196,7 +196,7 @@ async fn mint(
         .await?;
     let user = match existing {
         Some(u) => u,
-        None => shared_rooms::create_user(core, username).await?,
+        None => shared::create_user(core, username).await?,
     };
     let (kind, email) = if client {
         (api_tokens::Kind::Client, Some(email.to_owned()))

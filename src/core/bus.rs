@@ -11,22 +11,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use tokio::sync::broadcast;
 
-/// A connection's id as its transport knows it (Socket.IO: the engine.io session id;
-/// raw WebSocket: the registry's id). Used to skip the connection that caused an
-/// event when its profile asks for no echo.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct ConnId(pub String);
-
-/// Who should receive an event.
-#[derive(Clone, Debug)]
-pub enum Audience {
-    /// Every connection of each of these users, on every profile (shared: a
-    /// group's member list is not copied per message).
-    Users(Arc<[i64]>),
-    /// Every connection that joined the conversation's live room (orgchat,
-    /// chatsphere and testcore rooms are joined per connection).
-    Room(i64),
-}
+use super::model::CallEvent;
+pub use super::model::{Audience, ConnId, ConvRef, MessageOut};
 
 /// A published event: what happened, to whom, and which connection caused it.
 #[derive(Clone, Debug)]
@@ -35,31 +21,6 @@ pub struct Event {
     /// The connection whose request caused this event, if any.
     pub origin: Option<ConnId>,
     pub kind: EventKind,
-}
-
-/// The conversation an event is about, with what renderers commonly need.
-#[derive(Clone, Debug)]
-pub struct ConvRef {
-    pub id: i64,
-    pub kind: crate::core::conversations::Kind,
-    pub name: Option<String>,
-    pub organization_id: Option<i64>,
-}
-
-/// A persisted message as the bus carries it (content already decrypted).
-#[derive(Clone, Debug)]
-pub struct MessageOut {
-    pub id: i64,
-    pub conversation: ConvRef,
-    pub seq: i64,
-    pub sender_id: i64,
-    pub sender_name: String,
-    pub content: String,
-    pub kind: String,
-    pub is_encrypted: bool,
-    pub client_ref: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
 }
 
 /// What happened. Variants carry ids and names, never wire shapes.
@@ -120,7 +81,7 @@ pub enum EventKind {
         at: DateTime<Utc>,
     },
     /// A call changed state (see `core::calls`): the call after the change.
-    Call(crate::core::calls::CallEvent),
+    Call(CallEvent),
     /// `user` entered (`joined`) or left a room's live feed (orgchat `joinRoom` /
     /// `leaveRoom`); sent to the room.
     RoomPresence {

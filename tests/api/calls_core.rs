@@ -5,9 +5,9 @@ use std::{sync::Arc, time::Duration};
 
 use chatwire::core::{
     CoreRef, Error,
-    accounts::{self, NewUser},
     bus::{Event, EventKind},
     calls::{self, CallChange, CallEvent, CallInfo, CallType, EndReason},
+    identity::accounts::{self, NewUser},
 };
 use entity::{calls as call_rows, users};
 use sea_orm::EntityTrait;

@@ -340,7 +340,7 @@ async fn call_history_is_served() {
     let app = spawn_app().await;
     let (ta, _) = register(&app, "ann").await;
     let (_, b) = register(&app, "ben").await;
-    let ann = chatwire::core::accounts::find_by_email(&app.core, "ann@calls.test")
+    let ann = chatwire::core::identity::accounts::find_by_email(&app.core, "ann@calls.test")
         .await
         .unwrap()
         .unwrap();

@@ -4,7 +4,7 @@
 
 use chatwire::{
     config::Profile,
-    core::{api_tokens, shared_rooms},
+    core::{conversations::rooms::shared, identity::api_tokens},
 };
 use serde_json::{Value, json};
 
@@ -35,7 +35,7 @@ pub enum Via {
 
 pub async fn sphere() -> Sphere {
     let app = spawn_app_with(&[SECRET]).await;
-    let admin = shared_rooms::create_user(&app.core, "admin")
+    let admin = shared::create_user(&app.core, "admin")
         .await
         .expect("admin user");
     let t = api_tokens::issue(

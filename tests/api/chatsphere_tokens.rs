@@ -20,7 +20,7 @@ async fn health_needs_no_token_and_everything_else_does() {
     assert_eq!(r.status, 401);
     assert_eq!(error_of(&r), "Unauthorized: Invalid token");
     // A core access token (another secret, no `type`) is not an API token.
-    let access = chatwire::core::auth::issue_access(&s.app.core, 1).unwrap();
+    let access = chatwire::core::identity::auth::issue_access(&s.app.core, 1).unwrap();
     assert_eq!(get(&s.app, "/api/rooms", Some(&access)).await.status, 401);
 
     for via in [Via::Bearer, Via::Query, Via::Cookie] {

@@ -2,12 +2,12 @@
 //! counts, refresh rotation and reuse detection, group rights.
 
 use chatwire::core::{
-    Error,
-    accounts::{self, NewUser},
-    auth,
-    conversations::{self, Kind},
-    groups,
+    Error, conversations,
+    conversations::groups,
+    identity::accounts::{self, NewUser},
+    identity::auth,
     messages::{self, Delivery, NewMessage},
+    model::Kind,
 };
 use entity::users;
 

@@ -215,7 +215,7 @@ async fn logout_clears_cookies_and_revokes_the_refresh_token() {
         .map(|c| c.value().to_owned())
         .unwrap();
     assert!(
-        chatwire::core::auth::access_from_refresh(&app.core, &refresh)
+        chatwire::core::identity::auth::access_from_refresh(&app.core, &refresh)
             .await
             .is_ok()
     );
@@ -241,7 +241,7 @@ async fn logout_clears_cookies_and_revokes_the_refresh_token() {
             .any(|(n, v)| n == "refresh_token" && v.is_empty())
     );
     assert!(
-        chatwire::core::auth::access_from_refresh(&app.core, &refresh)
+        chatwire::core::identity::auth::access_from_refresh(&app.core, &refresh)
             .await
             .is_err(),
         "the refresh token is revoked server-side"
@@ -256,7 +256,7 @@ async fn update_access_token_sets_only_valid_tokens() {
         .post_json("/update-access-token", json!({"acessToken": "forged"}))
         .await;
     assert_eq!(s, 400);
-    let token = chatwire::core::auth::issue_access(&app.core, 1).unwrap();
+    let token = chatwire::core::identity::auth::issue_access(&app.core, 1).unwrap();
     let r = app
         .client
         .post(app.express("/update-access-token"))

@@ -10,9 +10,10 @@ use std::collections::HashMap;
 use chatwire::core::{
     Error,
     bus::EventKind,
-    conversations::{self, Kind},
-    groups,
+    conversations,
+    conversations::groups,
     messages::{self, Delivery},
+    model::Kind,
 };
 use entity::conversations as conv_entity;
 use futures_util::future::join_all;

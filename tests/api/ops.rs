@@ -1,6 +1,6 @@
 //! Health, readiness and metrics on every listener.
 
-use chatwire::core::{auth, crypto};
+use chatwire::core::{crypto, identity::auth};
 
 use crate::helpers::spawn_app;
 
@@ -46,7 +46,7 @@ async fn generated_secrets_survive_a_restart() {
     let token = auth::issue_access(&app.core, 42).unwrap();
     let sealed = app
         .core
-        .cipher()
+        .cipher
         .seal("kept", &crypto::message_aad(1, 1))
         .unwrap();
     let app = app.restart(&[]).await;
@@ -57,7 +57,7 @@ async fn generated_secrets_survive_a_restart() {
     );
     assert_eq!(
         app.core
-            .cipher()
+            .cipher
             .open(&sealed, &crypto::message_aad(1, 1))
             .unwrap(),
         "kept",

@@ -6,10 +6,11 @@
 use chatwire::core::{
     Error,
     bus::{Event, EventKind},
+    conversations::rooms::org as rooms,
     crypto::{MessageCipher, message_aad},
+    identity::organizations::{self, Member, Registration, Role},
     messages,
-    organizations::{self, Member, Registration, Role},
-    reactions, rooms,
+    messages::reactions,
 };
 use entity::{memberships, messages as message_rows, reactions as reaction_rows};
 use sea_orm::{

@@ -164,11 +164,11 @@ async fn every_chat_route_needs_an_organization_access_token() {
     }
     // An account of the organization-less space (expresschat) is not a member.
     app.signup_verified("Exp", "exp@x.io", "pw").await;
-    let exp = chatwire::core::accounts::find_by_email(&app.core, "exp@x.io")
+    let exp = chatwire::core::identity::accounts::find_by_email(&app.core, "exp@x.io")
         .await
         .unwrap()
         .unwrap();
-    let token = chatwire::core::auth::issue_access(&app.core, exp.id).unwrap();
+    let token = chatwire::core::identity::auth::issue_access(&app.core, exp.id).unwrap();
     assert_eq!(get(&app, "/api/chat", Some(&token)).await.status, 401);
     // `?token=` works like the header.
     let url = format!("/api/chat?token={}", ann.access);

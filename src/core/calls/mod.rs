@@ -1,14 +1,13 @@
 //! Calls: the voice/video signalling state machine (ringing -> accepted or
 //! rejected -> ended, with timeouts, busy checks and network failures), the live
 //! state in memory (`live.rs`), and every call persisted with its duration and end
-//! reason. What a call looks like to the profiles is in `model.rs`.
+//! reason. What a call looks like to the profiles is in `core/model.rs`.
 //!
 //! A call is named by its *handle* `{id}_{secret}`; the Jitsi room is
 //! `call_{handle}`. The secret keeps rooms on a public Jitsi server unguessable
 //! (plain sequential ids would let anyone join `call_7`).
 
 mod live;
-mod model;
 
 use std::{sync::Arc, time::Duration};
 
@@ -19,12 +18,13 @@ use sea_orm::{
     QueryOrder, QuerySelect, Set, TransactionTrait, sea_query::Expr,
 };
 
+pub use crate::core::model::{CallChange, CallEvent, CallInfo, CallType, EndReason, Status};
 pub use live::Calls;
 use live::{Live, parse_handle};
-pub use model::{CallChange, CallEvent, CallInfo, CallType, EndReason, Status};
 
 use super::bus::{Audience, EventKind};
-use super::{Core, CoreRef, Error, Result, accounts};
+use super::identity::accounts;
+use super::{Core, CoreRef, Error, Result};
 
 /// The callee as the caller may reach them: same (organization-less) space,
 /// verified, not the caller.
@@ -135,7 +135,7 @@ async fn insert_row(
     }
     .insert(&txn)
     .await?;
-    let room = format!("call_{}_{}", row.id, super::auth::random_hex(8));
+    let room = format!("call_{}_{}", row.id, super::identity::auth::random_hex(8));
     let mut named = row.into_active_model();
     named.room_name = Set(room);
     let row = named.update(&txn).await?;

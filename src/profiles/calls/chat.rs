@@ -6,7 +6,7 @@ use entity::users;
 use serde_json::{Value, json};
 
 use super::{Ctx, realtime::payload, wire::*};
-use crate::core::{Error, Result, bus::ConnId, direct};
+use crate::core::{Error, Result, bus::ConnId, messages::direct};
 use crate::transport::socketio::Inbound;
 
 fn origin(job: &Inbound) -> Option<ConnId> {

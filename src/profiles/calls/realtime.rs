@@ -13,7 +13,7 @@ use socketioxide::extract::{SocketRef, TryData};
 use tokio::sync::Mutex;
 
 use super::{Ctx, chat, signalling, wire::*};
-use crate::core::{Error, Result, accounts, auth, calls, presence};
+use crate::core::{Error, Result, calls, identity::accounts, identity::auth, presence};
 use crate::transport::socketio::{self, Inbound, emit};
 
 /// The authenticated user of a socket.

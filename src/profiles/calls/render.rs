@@ -11,8 +11,8 @@ use super::{Ctx, wire::*};
 use crate::core::{
     bus::{Audience, ConvRef, Event, EventKind},
     calls::{CallChange, CallEvent},
-    conversations::Kind,
-    direct,
+    messages::direct,
+    model::Kind,
 };
 use crate::transport::socketio::emit_to_users;
 

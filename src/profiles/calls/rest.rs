@@ -16,10 +16,10 @@ use serde_json::{Value, json};
 
 use super::{Ctx, realtime::authenticate, wire::*};
 use crate::core::{
-    Error,
-    accounts::{self, NewUser},
-    auth, calls,
-    direct::{self, Before},
+    Error, calls,
+    identity::accounts::{self, NewUser},
+    identity::auth,
+    messages::direct::{self, Before},
 };
 
 pub fn router(ctx: Arc<Ctx>) -> Router {

@@ -22,8 +22,8 @@ use super::{
 };
 use crate::core::{
     Error,
-    api_tokens::{self, Issued, Kind},
-    shared_rooms as rooms,
+    conversations::rooms::shared as rooms,
+    identity::api_tokens::{self, Issued, Kind},
 };
 
 pub fn router() -> Router<Arc<Ctx>> {

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use super::Ctx;
 use crate::core::{
     Error,
-    api_tokens::{self, Kind, Principal},
+    identity::api_tokens::{self, Kind, Principal},
 };
 use crate::transport::ws::request_token;
 

@@ -32,7 +32,10 @@ use super::{
     rest::NO_ACCESS,
     wire::*,
 };
-use crate::core::{Error, Result, api_tokens, api_tokens::Kind, presence, shared_rooms as rooms};
+use crate::core::{
+    Error, Result, conversations::rooms::shared as rooms, identity::api_tokens,
+    identity::api_tokens::Kind, presence,
+};
 use crate::transport::ws::{self, Conn, Frame};
 
 pub async fn upgrade(

@@ -11,7 +11,7 @@ use serde_json::json;
 use super::{Ctx, Dialect, wire::*};
 use crate::core::{
     bus::{Audience, Event, EventKind},
-    conversations::Kind,
+    model::Kind,
 };
 
 pub async fn render(ctx: &Arc<Ctx>, ev: Arc<Event>) {

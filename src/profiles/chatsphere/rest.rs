@@ -19,7 +19,7 @@ use super::{
     caller::{Call, error, fail, present},
     wire::*,
 };
-use crate::core::{Error, bus::MessageOut, shared_rooms as rooms};
+use crate::core::{Error, bus::MessageOut, conversations::rooms::shared as rooms};
 
 pub fn router() -> Router<Arc<Ctx>> {
     Router::new()

@@ -11,7 +11,7 @@ use entity::users;
 use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 
-use crate::core::{bus::MessageOut, shared_rooms::RoomInfo};
+use crate::core::{bus::MessageOut, conversations::rooms::shared::RoomInfo};
 
 /// An id as a client sends it: a number or a numeric string. A string that is not
 /// a number names nothing (`None`), which answers "not found" rather than
@@ -52,7 +52,7 @@ pub fn role(u: &users::Model) -> &'static str {
 pub fn user_json(u: &users::Model) -> Value {
     json!({
         "id": u.id.to_string(),
-        "username": crate::core::shared_rooms::username(u),
+        "username": crate::core::conversations::rooms::shared::username(u),
         "role": role(u),
     })
 }

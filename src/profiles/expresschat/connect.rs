@@ -10,9 +10,7 @@ use socketioxide::extract::SocketRef;
 
 use super::{Ctx, realtime, wire::*};
 use crate::core::{
-    Result, accounts, auth,
-    conversations::{self, Kind},
-    presence,
+    Result, conversations, identity::accounts, identity::auth, model::Kind, presence,
 };
 use crate::transport::socketio::{self, emit};
 

@@ -9,7 +9,7 @@ use socketioxide::extract::SocketRef;
 use super::Ctx;
 use super::realtime::{chat, open_chat, partner, payload, read_status, user};
 use super::wire::*;
-use crate::core::{Result, accounts, bus::ConnId, conversations::Kind, groups};
+use crate::core::{Result, bus::ConnId, conversations::groups, identity::accounts, model::Kind};
 use crate::transport::socketio::{Inbound, emit};
 
 pub(super) async fn create_group_chat(

@@ -11,10 +11,12 @@ use socketioxide::extract::SocketRef;
 
 use super::{Ctx, group_events, wire::*};
 use crate::core::{
-    Error, Result, accounts,
+    Error, Result,
     bus::ConnId,
-    conversations::{self, Kind},
+    conversations,
+    identity::accounts,
     messages::{self, Delivery, NewMessage},
+    model::Kind,
 };
 use crate::transport::socketio::{Inbound, emit};
 

@@ -9,7 +9,7 @@ use serde_json::json;
 use super::{Ctx, wire::*};
 use crate::core::{
     bus::{Audience, Event, EventKind},
-    conversations::Kind,
+    model::Kind,
 };
 use crate::transport::socketio::{conv_room, emit_to_room_except_user, emit_to_users, user_room};
 
@@ -77,7 +77,7 @@ pub async fn render(ctx: &Arc<Ctx>, ev: Arc<Event>) {
             let event = match m.conversation.kind {
                 Kind::Direct => "receive-personal-message",
                 Kind::Group => "receive-group-message",
-                Kind::SelfChat | Kind::Room => return,
+                Kind::SelfChat | Kind::Room | Kind::NamedRoom => return,
             };
             let data = json!({
                 "ChatId": chat_id(m.conversation.id),
@@ -115,7 +115,7 @@ pub async fn render(ctx: &Arc<Ctx>, ev: Arc<Event>) {
                     let data = json!({"Reader": user_id(*reader_id), "ChatId": chat});
                     emit_to_users(io, to, None, "read-grp-msg-ack", &data).await;
                 }
-                Kind::SelfChat | Kind::Room => {}
+                Kind::SelfChat | Kind::Room | Kind::NamedRoom => {}
             }
         }
         EventKind::ConversationCreated {
@@ -151,7 +151,7 @@ pub async fn render(ctx: &Arc<Ctx>, ev: Arc<Event>) {
                         .await;
                     emit_to_users(io, rest, None, "create-group-chat-receiver", &data).await;
                 }
-                Kind::SelfChat | Kind::Room => {}
+                Kind::SelfChat | Kind::Room | Kind::NamedRoom => {}
             }
         }
         EventKind::MemberAdded {
@@ -236,7 +236,7 @@ pub async fn render(ctx: &Arc<Ctx>, ev: Arc<Event>) {
 
 async fn partner_name(ctx: &Ctx, rest: &[i64]) -> String {
     match rest.first() {
-        Some(&id) => crate::core::accounts::get(&ctx.core, id)
+        Some(&id) => crate::core::identity::accounts::get(&ctx.core, id)
             .await
             .map(|u| u.name)
             .unwrap_or_default(),

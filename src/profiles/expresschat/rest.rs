@@ -19,8 +19,8 @@ use serde_json::json;
 use super::{Ctx, wire::*};
 use crate::core::{
     Error,
-    accounts::{self, NewUser, VerifyVia},
-    auth,
+    identity::accounts::{self, NewUser, VerifyVia},
+    identity::auth,
 };
 
 pub fn router(ctx: Arc<Ctx>) -> Router {

@@ -22,7 +22,7 @@ use super::{
     realtime::{self, Link},
     wire::error_message,
 };
-use crate::core::{Error, auth, organizations, presence};
+use crate::core::{Error, identity::auth, identity::organizations, presence};
 use crate::transport::ws::{self, Conn, Frame};
 
 /// `GET /` with a WebSocket upgrade.

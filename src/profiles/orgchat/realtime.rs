@@ -14,8 +14,9 @@ use super::{Ctx, wire::*};
 use crate::core::{
     Error, Result,
     bus::ConnId,
-    organizations::{self, Member},
-    reactions, rooms,
+    conversations::rooms::org as rooms,
+    identity::organizations::{self, Member},
+    messages::reactions,
 };
 use crate::transport::ws;
 

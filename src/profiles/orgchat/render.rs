@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::{Ctx, realtime::sio_room, wire::*};
 use crate::core::{
     bus::{Audience, ConvRef, Event, EventKind},
-    conversations::Kind,
+    model::Kind,
 };
 use crate::transport::socketio::{emit_to_users, user_room};
 

@@ -14,9 +14,11 @@ use serde_json::json;
 
 use super::{Ctx, wire::*};
 use crate::core::{
-    Error, accounts, auth,
-    organizations::{self, Member, Registration, Role},
-    rooms,
+    Error,
+    conversations::rooms::org as rooms,
+    identity::accounts,
+    identity::auth,
+    identity::organizations::{self, Member, Registration, Role},
 };
 use crate::transport::ws::request_token;
 

@@ -13,7 +13,7 @@ use super::{
     realtime::{self, Link},
     wire::error_message,
 };
-use crate::core::{auth, organizations, presence};
+use crate::core::{identity::auth, identity::organizations, presence};
 use crate::transport::{
     socketio::{self, emit},
     ws::request_token,

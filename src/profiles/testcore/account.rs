@@ -20,7 +20,7 @@ use entity::users;
 use serde_json::json;
 
 use super::{Ctx, rest::body, wire::*};
-use crate::core::{Error, accounts, auth};
+use crate::core::{Error, identity::accounts, identity::auth};
 
 pub fn router() -> Router<Arc<Ctx>> {
     Router::new()

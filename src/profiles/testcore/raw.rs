@@ -30,7 +30,9 @@ use axum_extra::extract::cookie::CookieJar;
 use futures_util::{SinkExt, StreamExt};
 
 use super::{CLOSE_REFUSED, Ctx, wire::*};
-use crate::core::{Error, accounts, auth, named_rooms as rooms};
+use crate::core::{
+    Error, conversations::rooms::named as rooms, identity::accounts, identity::auth,
+};
 use crate::transport::ws::{self, Conn, Frame};
 
 /// What the upgrade request's credentials say.

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::{Ctx, wire::*};
 use crate::core::{
     bus::{Audience, Event, EventKind},
-    named_rooms,
+    conversations::rooms::named,
 };
 
 pub async fn render(ctx: &Arc<Ctx>, ev: Arc<Event>) {
@@ -40,7 +40,7 @@ pub async fn render(ctx: &Arc<Ctx>, ev: Arc<Event>) {
             by,
         } => {
             // The event names the row; the frame names the client's id.
-            let client_ref = match named_rooms::message_ref(&ctx.core, *message_id).await {
+            let client_ref = match named::message_ref(&ctx.core, *message_id).await {
                 Ok((r, _)) => r.unwrap_or_else(|| id(*message_id)),
                 Err(_) => return,
             };

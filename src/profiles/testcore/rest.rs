@@ -17,7 +17,9 @@ use entity::users;
 use serde_json::{Value, json};
 
 use super::{Ctx, wire::*};
-use crate::core::{Error, accounts, auth, named_rooms as rooms};
+use crate::core::{
+    Error, conversations::rooms::named as rooms, identity::accounts, identity::auth,
+};
 use crate::transport::ws::request_token;
 
 pub fn router() -> Router<Arc<Ctx>> {

@@ -3,15 +3,16 @@
 //! the audience as it was before the change.
 
 use chrono::Utc;
-use entity::{conversations, memberships, users};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait, sea_query::Expr};
+use entity::{conversations, users};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 
-use super::bus::{Audience, ConnId, EventKind};
-use super::conversations::{
-    Kind, conv_ref, insert_conversation, insert_members, member_ids, membership, require_admin,
-    require_member,
+use crate::core::bus::{Audience, ConnId, EventKind};
+use crate::core::conversations::{
+    find_membership, insert_conversation, member_ids, membership, require_admin, require_member,
 };
-use super::{Core, Error, Result};
+use crate::core::model::ConvRef;
+use crate::core::model::Kind;
+use crate::core::{Core, Error, Result};
 
 /// Creates a group with `creator` as admin and the given participants (unknown
 /// ids, ids outside the creator's organization and duplicates are refused).
@@ -54,9 +55,9 @@ pub async fn create_group(
     {
         return Err(Error::NotFound("user"));
     }
-    let txn = core.db.begin().await?;
+    let mut txn = membership::Txn::begin(core).await?;
     let conv = insert_conversation(
-        &txn,
+        txn.db(),
         kind,
         Some(name.to_owned()),
         description.map(str::to_owned),
@@ -65,14 +66,13 @@ pub async fn create_group(
         None,
     )
     .await?;
-    insert_members(&txn, conv.id, &members).await?;
+    txn.add(conv.id, &members).await?;
     txn.commit().await?;
-    core.members.changed(conv.id);
     core.bus.publish(
         Audience::Users(members.as_slice().into()),
         origin,
         EventKind::ConversationCreated {
-            conversation: conv_ref(&conv),
+            conversation: ConvRef::of(&conv)?,
             creator_id: creator.id,
             creator_name: creator.name.clone(),
             members,
@@ -90,23 +90,22 @@ pub async fn add_member(
     origin: Option<ConnId>,
 ) -> Result<conversations::Model> {
     let c = require_admin(core, conv, actor, &[Kind::Group]).await?;
-    let user = super::accounts::get(core, member).await?;
+    let user = crate::core::identity::accounts::get(core, member).await?;
     if user.organization_id != c.organization_id {
         return Err(Error::NotFound("user"));
     }
-    if membership(&core.db, conv, member).await?.is_some() {
+    if find_membership(&core.db, conv, member).await?.is_some() {
         return Err(Error::Conflict("user is already a member"));
     }
     let before = member_ids(&core.db, conv).await?;
-    insert_members(&core.db, conv, &[member]).await?;
-    core.members.changed(conv);
+    membership::add(core, conv, &[member]).await?;
     let mut audience = before;
     audience.push(member);
     core.bus.publish(
         Audience::Users(audience.into()),
         origin,
         EventKind::MemberAdded {
-            conversation: conv_ref(&c),
+            conversation: ConvRef::of(&c)?,
             user_id: member,
             by: actor,
         },
@@ -156,16 +155,13 @@ async fn remove(
     if !audience.contains(&member) {
         return Err(Error::NotFound("member"));
     }
-    let user = super::accounts::get(core, member).await?;
-    memberships::Entity::delete_by_id((c.id, member))
-        .exec(&core.db)
-        .await?;
-    core.members.changed(c.id);
+    let user = crate::core::identity::accounts::get(core, member).await?;
+    membership::remove(core, c.id, member).await?;
     core.bus.publish(
         Audience::Users(audience.into()),
         origin,
         EventKind::MemberRemoved {
-            conversation: conv_ref(c),
+            conversation: ConvRef::of(c)?,
             user_id: member,
             user_name: user.name,
             by,
@@ -186,7 +182,7 @@ pub async fn change_admin(
     if member == actor {
         return Err(Error::invalid("already the admin"));
     }
-    if membership(&core.db, conv, member).await?.is_none() {
+    if find_membership(&core.db, conv, member).await?.is_none() {
         return Err(Error::NotFound("member"));
     }
     conversations::Entity::update_many()
@@ -201,7 +197,7 @@ pub async fn change_admin(
         Audience::Users(audience.into()),
         origin,
         EventKind::AdminChanged {
-            conversation: conv_ref(&c),
+            conversation: ConvRef::of(&c)?,
             from: actor,
             to: member,
         },
@@ -218,15 +214,12 @@ pub async fn delete_group(
 ) -> Result<conversations::Model> {
     let c = require_admin(core, conv, actor, &[Kind::Group]).await?;
     let audience = member_ids(&core.db, conv).await?;
-    conversations::Entity::delete_by_id(conv)
-        .exec(&core.db)
-        .await?;
-    core.members.changed(conv);
+    membership::delete_conversation(core, conv).await?;
     core.bus.publish(
         Audience::Users(audience.into()),
         origin,
         EventKind::ConversationDeleted {
-            conversation: conv_ref(&c),
+            conversation: ConvRef::of(&c)?,
             by: actor,
         },
     );

@@ -11,7 +11,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::Expr};
 use serde::{Deserialize, Serialize};
 
-use super::{Core, Error, Result};
+use crate::core::{Core, Error, Result};
 
 /// Key material and lifetimes, built once from config.
 pub struct TokenKeys {

@@ -10,8 +10,8 @@ use sea_orm::{
     sea_query::ExprTrait,
 };
 
-use super::accounts::{self, NewUser};
-use super::{Core, Error, Result};
+use crate::core::identity::accounts::{self, NewUser};
+use crate::core::{Core, Error, Result};
 
 /// A member's role in their organization.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -147,7 +147,7 @@ async fn find_or_create(core: &Core, name: &str) -> Result<(organizations::Model
     match made {
         Ok(o) => Ok((o, true)),
         // Two registrations of a new organization at once: the other made it.
-        Err(e) if super::error::is_unique_violation(&e) => {
+        Err(e) if crate::core::error::is_unique_violation(&e) => {
             Ok((by_name(core, name).await?.ok_or(Error::Internal)?, false))
         }
         Err(e) => Err(e.into()),

@@ -24,7 +24,7 @@ use dashmap::DashMap;
 use entity::{conversations, memberships};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use super::{Result, conversations::Kind};
+use crate::core::{Result, model::Kind};
 
 /// At most this many conversations are cached; past it the cache starts over
 /// (a miss costs two queries, nothing else).
@@ -88,7 +88,7 @@ impl MemberCache {
             .into_tuple()
             .all(db)
             .await?;
-        let members = Arc::new(Members::new(Kind::parse(&kind), ids));
+        let members = Arc::new(Members::new(Kind::parse(&kind)?, ids));
         if self.map.len() >= MAX_CONVERSATIONS {
             self.map.clear();
         }

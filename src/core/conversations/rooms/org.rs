@@ -12,11 +12,13 @@ use sea_orm::{
     sea_query::Expr,
 };
 
-use super::bus::{Audience, ConnId, EventKind, MessageOut};
-use super::conversations::{Kind, conv_ref};
-use super::messages::{self as msgs, Delivery, NewMessage};
-use super::organizations::{self as orgs, Member};
-use super::{Core, Error, Result};
+use crate::core::bus::{Audience, ConnId, EventKind, MessageOut};
+use crate::core::conversations::membership;
+use crate::core::model::{ConvRef, Kind};
+
+use crate::core::identity::organizations::{self as orgs, Member};
+use crate::core::messages::{self as msgs, Delivery, NewMessage};
+use crate::core::{Core, Error, Result};
 
 /// Creates a room in the actor's organization with the actor as its admin; the
 /// invitees (colleagues only) become members and are told (`RoomInvitation`).
@@ -28,10 +30,17 @@ pub async fn create(
     origin: Option<ConnId>,
 ) -> Result<conversations::Model> {
     // create_group refuses members outside the creator's organization.
-    let conv =
-        super::groups::create_group(core, &actor.user, name, None, invitees, Kind::Room, origin)
-            .await?;
-    announce(core, actor, &conv, invitees);
+    let conv = crate::core::conversations::groups::create_group(
+        core,
+        &actor.user,
+        name,
+        None,
+        invitees,
+        Kind::Room,
+        origin,
+    )
+    .await?;
+    announce(core, actor, &conv, invitees)?;
     Ok(conv)
 }
 
@@ -59,13 +68,18 @@ pub async fn invite(
     }
     orgs::require_colleagues(core, actor.organization_id, invitees).await?;
     for &u in invitees {
-        super::conversations::ensure_member(core, conv.id, u).await?;
+        membership::ensure(core, conv.id, u).await?;
     }
-    announce(core, actor, &conv, invitees);
+    announce(core, actor, &conv, invitees)?;
     Ok(conv)
 }
 
-fn announce(core: &Core, actor: &Member, conv: &conversations::Model, invitees: &[i64]) {
+fn announce(
+    core: &Core,
+    actor: &Member,
+    conv: &conversations::Model,
+    invitees: &[i64],
+) -> Result<()> {
     let mut to: Vec<i64> = invitees
         .iter()
         .copied()
@@ -74,17 +88,18 @@ fn announce(core: &Core, actor: &Member, conv: &conversations::Model, invitees: 
     to.sort_unstable();
     to.dedup();
     if to.is_empty() {
-        return;
+        return Ok(());
     }
     core.bus.publish(
         Audience::Users(to.as_slice().into()),
         None,
         EventKind::RoomInvitation {
-            conversation: conv_ref(conv),
+            conversation: ConvRef::of(conv)?,
             by: actor.id(),
             invitees: to,
         },
     );
+    Ok(())
 }
 
 /// One page of an organization's rooms, newest first, and the total count. The
@@ -150,9 +165,9 @@ pub async fn join(
     attach: impl FnOnce(i64),
 ) -> Result<conversations::Model> {
     let conv = find(core, actor, room_id).await?;
-    super::conversations::ensure_member(core, conv.id, actor.id()).await?;
+    membership::ensure(core, conv.id, actor.id()).await?;
     attach(conv.id);
-    publish_presence(core, actor, &conv, true, origin);
+    publish_presence(core, actor, &conv, true, origin)?;
     Ok(conv)
 }
 
@@ -168,7 +183,7 @@ pub async fn leave(
 ) -> Result<conversations::Model> {
     let conv = find(core, actor, room_id).await?;
     if detach(conv.id) {
-        publish_presence(core, actor, &conv, false, origin);
+        publish_presence(core, actor, &conv, false, origin)?;
     }
     Ok(conv)
 }
@@ -179,17 +194,18 @@ fn publish_presence(
     conv: &conversations::Model,
     joined: bool,
     origin: Option<ConnId>,
-) {
+) -> Result<()> {
     core.bus.publish(
         Audience::Room(conv.id),
         origin,
         EventKind::RoomPresence {
-            conversation: conv_ref(conv),
+            conversation: ConvRef::of(conv)?,
             user_id: actor.id(),
             user_name: actor.user.name.clone(),
             joined,
         },
     );
+    Ok(())
 }
 
 /// The actor started or stopped typing in a room.
@@ -205,7 +221,7 @@ pub async fn typing(
         Audience::Room(conv.id),
         origin,
         EventKind::Typing {
-            conversation: Some(conv_ref(&conv)),
+            conversation: Some(ConvRef::of(&conv)?),
             user_id: actor.id(),
             user_name: actor.user.name.clone(),
             typing,
@@ -225,7 +241,7 @@ pub async fn send(
     origin: Option<ConnId>,
 ) -> Result<MessageOut> {
     let conv = find(core, actor, room_id).await?;
-    super::conversations::ensure_member(core, conv.id, actor.id()).await?;
+    membership::ensure(core, conv.id, actor.id()).await?;
     let msg = NewMessage {
         conversation_id: conv.id,
         content,
@@ -267,7 +283,7 @@ pub async fn read_message(
     origin: Option<ConnId>,
 ) -> Result<()> {
     let (msg, conv) = find_message(core, actor, message_id).await?;
-    super::conversations::ensure_member(core, conv.id, actor.id()).await?;
+    membership::ensure(core, conv.id, actor.id()).await?;
     memberships::Entity::update_many()
         .col_expr(memberships::Column::ReadSeq, Expr::value(msg.seq))
         .filter(memberships::Column::ConversationId.eq(conv.id))
@@ -279,7 +295,7 @@ pub async fn read_message(
         Audience::Room(conv.id),
         origin,
         EventKind::ReadUpTo {
-            conversation: conv_ref(&conv),
+            conversation: ConvRef::of(&conv)?,
             reader_id: actor.id(),
             seq: msg.seq,
             message_id: Some(msg.id),
@@ -329,7 +345,7 @@ pub async fn delete_message(
         Audience::Room(conv.id),
         origin,
         EventKind::MessageDeleted {
-            conversation: conv_ref(&conv),
+            conversation: ConvRef::of(&conv)?,
             message_id: msg.id,
             by: actor.id(),
         },

@@ -11,7 +11,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::Expr};
 use serde::{Deserialize, Serialize};
 
-use super::{Core, Error, Result};
+use crate::core::{Core, Error, Result};
 
 /// Key material and lifetimes of API tokens, built once from config.
 pub struct ApiKeys {
@@ -33,7 +33,7 @@ impl ApiKeys {
 
     /// Keys with a random secret: tokens die with the process.
     pub fn random() -> Self {
-        let secret = super::auth::random_hex(32);
+        let secret = crate::core::identity::auth::random_hex(32);
         ApiKeys::new(
             secret.as_bytes(),
             Duration::from_secs(30 * 24 * 3600),
@@ -122,7 +122,7 @@ pub async fn issue(
     scope: Option<String>,
     email: Option<String>,
 ) -> Result<Issued> {
-    let keys = core.api_keys();
+    let keys = &core.api_keys;
     let ttl = match kind {
         Kind::Client => keys.client_ttl,
         Kind::User => keys.user_ttl,
@@ -175,7 +175,7 @@ pub async fn issue(
 pub async fn verify(core: &Core, token: &str) -> Result<Principal> {
     let mut v = Validation::new(Algorithm::HS256);
     v.leeway = 0;
-    let data = jsonwebtoken::decode::<Claims>(token, &core.api_keys().dec, &v)
+    let data = jsonwebtoken::decode::<Claims>(token, &core.api_keys.dec, &v)
         .map_err(|_| Error::AuthRequired)?;
     let c = data.claims;
     let kind = Kind::from_number(c.kind).ok_or(Error::AuthRequired)?;

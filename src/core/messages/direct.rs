@@ -9,10 +9,11 @@ use chrono::{DateTime, Utc};
 use entity::{conversations, memberships, messages, users};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr};
 
-use super::bus::{Audience, ConnId, EventKind, MessageOut};
-use super::conversations::{Kind, conv_ref, require_member};
-use super::messages::{self as msgs, Delivery, NewMessage};
-use super::{Core, Error, Result, accounts};
+use crate::core::bus::{Audience, ConnId, EventKind, MessageOut};
+use crate::core::conversations::require_member;
+use crate::core::messages::{self as msgs, Delivery, NewMessage};
+use crate::core::model::{ConvRef, Kind};
+use crate::core::{Core, Error, Result, identity::accounts};
 
 /// A direct message with its receiver, as the calls profile shows it.
 #[derive(Clone, Debug)]
@@ -55,7 +56,7 @@ pub async fn send(
 ) -> Result<DirectMessage> {
     let receiver = peer(core, sender, to).await?;
     let (conv, _) =
-        super::conversations::open_direct(core, sender, receiver.id, origin.clone()).await?;
+        crate::core::conversations::open_direct(core, sender, receiver.id, origin.clone()).await?;
     let msg = NewMessage {
         conversation_id: conv.id,
         content,
@@ -159,7 +160,7 @@ pub async fn history(
             receiver_id,
             message: MessageOut {
                 id: m.id,
-                conversation: conv_ref(conv),
+                conversation: ConvRef::of(conv)?,
                 seq: m.seq,
                 sender_id: m.sender_id,
                 sender_name: names.get(&m.sender_id).cloned().unwrap_or_default(),
@@ -207,7 +208,7 @@ pub async fn mark_read(
         Audience::Users(vec![msg.sender_id].into()),
         origin,
         EventKind::ReadUpTo {
-            conversation: conv_ref(&conv),
+            conversation: ConvRef::of(&conv)?,
             reader_id: reader,
             seq: msg.seq.max(m.read_seq),
             message_id: Some(msg.id),

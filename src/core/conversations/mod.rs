@@ -2,55 +2,22 @@
 //! organization scoping. A direct conversation is one row per pair of users
 //! (`direct_key`), whichever profile opened it, so every profile sees the same one.
 
+pub mod groups;
+pub mod member_cache;
+pub mod membership;
+pub mod rooms;
+
 use std::collections::HashMap;
 
 use chrono::Utc;
 use entity::{conversations, memberships, users};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
 };
 
-use super::bus::{Audience, ConnId, ConvRef, EventKind};
-use super::{Core, Error, Result};
-
-/// The kind of a conversation, stored as text.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    SelfChat,
-    Direct,
-    Group,
-    Room,
-}
-
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::SelfChat => "self",
-            Kind::Direct => "direct",
-            Kind::Group => "group",
-            Kind::Room => "room",
-        }
-    }
-
-    pub fn parse(s: &str) -> Kind {
-        match s {
-            "self" => Kind::SelfChat,
-            "direct" => Kind::Direct,
-            "group" => Kind::Group,
-            _ => Kind::Room,
-        }
-    }
-}
-
-pub fn conv_ref(c: &conversations::Model) -> ConvRef {
-    ConvRef {
-        id: c.id,
-        kind: Kind::parse(&c.kind),
-        name: c.name.clone(),
-        organization_id: c.organization_id,
-    }
-}
+use crate::core::bus::EventKind;
+use crate::core::model::{Audience, ConnId, ConvRef, Kind};
+use crate::core::{Core, Error, Result};
 
 fn direct_key(a: i64, b: i64) -> String {
     let (lo, hi) = if a < b { (a, b) } else { (b, a) };
@@ -89,35 +56,10 @@ pub(crate) async fn insert_conversation<C: ConnectionTrait>(
     .await
 }
 
-pub(crate) async fn insert_members<C: ConnectionTrait>(
-    db: &C,
-    conv: i64,
-    users: &[i64],
-) -> Result<()> {
-    // SQLite binds at most 32,766 variables per statement (five per row here), so
-    // a 10,000-member group goes in chunks.
-    const ROWS_PER_STATEMENT: usize = 1000;
-    let now = Utc::now();
-    for chunk in users.chunks(ROWS_PER_STATEMENT) {
-        let rows = chunk.iter().map(|&u| memberships::ActiveModel {
-            conversation_id: Set(conv),
-            user_id: Set(u),
-            role: Set("member".into()),
-            read_seq: Set(0),
-            joined_at: Set(now),
-        });
-        memberships::Entity::insert_many(rows).exec(db).await?;
-    }
-    Ok(())
-}
-
 /// The user's self conversation, created on first use.
-pub async fn ensure_self<C: ConnectionTrait>(
-    core: &Core,
-    db: &C,
-    user: i64,
-) -> Result<conversations::Model> {
+pub async fn self_chat(core: &Core, user: i64) -> Result<conversations::Model> {
     let key = self_key(user);
+    let db = &core.db;
     if let Some(c) = find_by_key(db, &key).await? {
         return Ok(c);
     }
@@ -133,12 +75,11 @@ pub async fn ensure_self<C: ConnectionTrait>(
     .await
     {
         Ok(c) => {
-            insert_members(db, c.id, &[user]).await?;
-            core.members.changed(c.id);
+            membership::add(core, c.id, &[user]).await?;
             Ok(c)
         }
         // Two first uses at once: the other one created it.
-        Err(e) if super::error::is_unique_violation(&e) => {
+        Err(e) if crate::core::error::is_unique_violation(&e) => {
             find_by_key(db, &key).await?.ok_or(Error::Internal)
         }
         Err(e) => Err(e.into()),
@@ -153,10 +94,6 @@ async fn find_by_key<C: ConnectionTrait>(
         .filter(conversations::Column::DirectKey.eq(key))
         .one(db)
         .await?)
-}
-
-pub async fn self_chat(core: &Core, user: i64) -> Result<conversations::Model> {
-    ensure_self(core, &core.db, user).await
 }
 
 pub async fn find_direct(core: &Core, a: i64, b: i64) -> Result<Option<conversations::Model>> {
@@ -175,7 +112,7 @@ pub async fn open_direct(
     if other == me.id {
         return Err(Error::invalid("cannot open a direct chat with yourself"));
     }
-    let partner = super::accounts::get(core, other).await?;
+    let partner = crate::core::identity::accounts::get(core, other).await?;
     if partner.organization_id != me.organization_id {
         return Err(Error::NotFound("user"));
     }
@@ -183,9 +120,9 @@ pub async fn open_direct(
     if let Some(c) = find_by_key(&core.db, &key).await? {
         return Ok((c, false));
     }
-    let txn = core.db.begin().await?;
+    let mut txn = membership::Txn::begin(core).await?;
     let conv = match insert_conversation(
-        &txn,
+        txn.db(),
         Kind::Direct,
         None,
         None,
@@ -196,7 +133,7 @@ pub async fn open_direct(
     .await
     {
         Ok(c) => c,
-        Err(e) if super::error::is_unique_violation(&e) => {
+        Err(e) if crate::core::error::is_unique_violation(&e) => {
             drop(txn);
             return Ok((
                 find_by_key(&core.db, &key).await?.ok_or(Error::Internal)?,
@@ -205,14 +142,13 @@ pub async fn open_direct(
         }
         Err(e) => return Err(e.into()),
     };
-    insert_members(&txn, conv.id, &[me.id, other]).await?;
+    txn.add(conv.id, &[me.id, other]).await?;
     txn.commit().await?;
-    core.members.changed(conv.id);
     core.bus.publish(
         Audience::Users(vec![me.id, other].into()),
         origin,
         EventKind::ConversationCreated {
-            conversation: conv_ref(&conv),
+            conversation: ConvRef::of(&conv)?,
             creator_id: me.id,
             creator_name: me.name.clone(),
             members: vec![me.id, other],
@@ -228,7 +164,7 @@ pub async fn get(core: &Core, id: i64) -> Result<conversations::Model> {
         .ok_or(Error::NotFound("conversation"))
 }
 
-pub async fn membership<C: ConnectionTrait>(
+pub async fn find_membership<C: ConnectionTrait>(
     db: &C,
     conv: i64,
     user: i64,
@@ -236,28 +172,6 @@ pub async fn membership<C: ConnectionTrait>(
     Ok(memberships::Entity::find_by_id((conv, user))
         .one(db)
         .await?)
-}
-
-/// Makes `user` a member of `conv`; already being one is fine (rooms that people
-/// enter and re-enter use this).
-pub async fn ensure_member(core: &Core, conv: i64, user: i64) -> Result<()> {
-    if core.members.peek(conv).is_some_and(|m| m.contains(user)) {
-        return Ok(());
-    }
-    let inserted = memberships::Entity::insert(memberships::ActiveModel {
-        conversation_id: Set(conv),
-        user_id: Set(user),
-        role: Set("member".into()),
-        read_seq: Set(0),
-        joined_at: Set(Utc::now()),
-    })
-    .on_conflict_do_nothing()
-    .exec_without_returning(&core.db)
-    .await?;
-    if matches!(inserted, sea_orm::TryInsertResult::Inserted(n) if n > 0) {
-        core.members.changed(conv);
-    }
-    Ok(())
 }
 
 /// The conversation, if `user` is a member and it is of one of `kinds`. A
@@ -270,10 +184,10 @@ pub async fn require_member(
     kinds: &[Kind],
 ) -> Result<(conversations::Model, memberships::Model)> {
     let c = get(core, conv).await?;
-    if !kinds.contains(&Kind::parse(&c.kind)) {
+    if !kinds.contains(&Kind::parse(&c.kind)?) {
         return Err(Error::NotFound("conversation"));
     }
-    let m = membership(&core.db, conv, user)
+    let m = find_membership(&core.db, conv, user)
         .await?
         .ok_or(Error::NotFound("conversation"))?;
     Ok((c, m))
@@ -319,7 +233,7 @@ pub async fn members(core: &Core, conv: i64) -> Result<Vec<Member>> {
         .all(&core.db)
         .await?;
     let ids: Vec<i64> = rows.iter().map(|m| m.user_id).collect();
-    let names = super::accounts::names(&core.db, &ids).await?;
+    let names = crate::core::identity::accounts::names(&core.db, &ids).await?;
     Ok(rows
         .into_iter()
         .map(|m| Member {
@@ -375,8 +289,11 @@ pub async fn list_for_user(core: &Core, user: i64, kinds: &[Kind]) -> Result<Vec
             partners.insert(m.conversation_id, m.user_id);
         }
     }
-    let names =
-        super::accounts::names(&core.db, &partners.values().copied().collect::<Vec<_>>()).await?;
+    let names = crate::core::identity::accounts::names(
+        &core.db,
+        &partners.values().copied().collect::<Vec<_>>(),
+    )
+    .await?;
     let mut out: Vec<Summary> = convs
         .into_iter()
         .map(|c| Summary {

@@ -5,11 +5,11 @@ use chrono::Utc;
 use entity::reactions;
 use sea_orm::{EntityTrait, Set};
 
-use super::bus::{Audience, ConnId, EventKind};
-use super::conversations::conv_ref;
-use super::organizations::Member;
-use super::rooms;
-use super::{Core, Error, Result};
+use crate::core::bus::{Audience, ConnId, EventKind};
+use crate::core::conversations::rooms::org;
+use crate::core::identity::organizations::Member;
+use crate::core::model::ConvRef;
+use crate::core::{Core, Error, Result};
 
 /// Longest reaction, in characters (an emoji with modifiers fits easily).
 pub const MAX_REACTION_LEN: usize = 32;
@@ -30,7 +30,7 @@ pub async fn react(
     if reaction.chars().count() > MAX_REACTION_LEN {
         return Err(Error::invalid("reaction is too long"));
     }
-    let (msg, conv) = rooms::find_message(core, actor, message_id).await?;
+    let (msg, conv) = org::find_message(core, actor, message_id).await?;
     reactions::Entity::insert(reactions::ActiveModel {
         message_id: Set(msg.id),
         user_id: Set(actor.id()),
@@ -44,7 +44,7 @@ pub async fn react(
         Audience::Room(conv.id),
         origin,
         EventKind::Reaction {
-            conversation: conv_ref(&conv),
+            conversation: ConvRef::of(&conv)?,
             message_id: msg.id,
             user_id: actor.id(),
             reaction: reaction.to_owned(),

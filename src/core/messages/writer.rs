@@ -29,10 +29,10 @@ use sea_orm::{
 };
 use tokio::sync::{mpsc, oneshot};
 
-use super::bus::{Audience, Bus, ConnId, EventKind, MessageOut};
-use super::conversations::conv_ref;
-use super::crypto::{MessageCipher, message_aad};
-use super::{Error, Result};
+use crate::core::bus::{Audience, Bus, ConnId, EventKind, MessageOut};
+use crate::core::crypto::{MessageCipher, message_aad};
+use crate::core::model::ConvRef;
+use crate::core::{Error, Result};
 
 /// Most messages committed in one transaction (ten bound values each, far below
 /// SQLite's limit of 32,766 per statement).
@@ -161,6 +161,13 @@ async fn commit(
             outcomes.push(Err(Error::NotFound("conversation")));
             continue;
         };
+        let conversation = match ConvRef::of(&convs[c]) {
+            Ok(r) => r,
+            Err(e) => {
+                outcomes.push(Err(e));
+                continue;
+            }
+        };
         let stored = match &d.seal {
             Some(cipher) => match cipher.seal(&d.content, &message_aad(d.conversation_id, seq)) {
                 Ok(s) => s,
@@ -192,7 +199,7 @@ async fn commit(
         // Filled in with the row's id below.
         outcomes.push(Ok(MessageOut {
             id: 0,
-            conversation: conv_ref(&convs[c]),
+            conversation,
             seq,
             sender_id: d.sender_id,
             sender_name: d.sender_name.clone(),

@@ -11,14 +11,16 @@ use chrono::Utc;
 use entity::{conversations, memberships, messages, users};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    QuerySelect, Set,
     sea_query::{Expr, ExprTrait, Query},
 };
 
-use super::bus::{ConnId, MessageOut};
-use super::conversations::Kind;
-use super::messages::{self as msgs, Delivery, NewMessage};
-use super::{Core, Error, Result};
+use crate::core::bus::{ConnId, MessageOut};
+use crate::core::conversations::membership;
+use crate::core::messages::{self as msgs, Delivery, NewMessage};
+use crate::core::model::ConvRef;
+use crate::core::model::Kind;
+use crate::core::{Core, Error, Result};
 
 /// A room with its counts, as listings show it.
 #[derive(Clone, Debug)]
@@ -63,9 +65,9 @@ pub fn username(u: &users::Model) -> String {
 pub async fn create_user(core: &Core, username: &str) -> Result<users::Model> {
     let username = username.trim();
     check_name(core, "username", username)?;
-    super::accounts::create_user(
+    crate::core::identity::accounts::create_user(
         core,
-        super::accounts::NewUser {
+        crate::core::identity::accounts::NewUser {
             name: username.to_owned(),
             email: None,
             username: Some(username.to_owned()),
@@ -88,7 +90,7 @@ pub async fn rename_user(core: &Core, user: &users::Model, username: &str) -> Re
     m.updated_at = Set(Utc::now());
     match m.update(&core.db).await {
         Ok(u) => Ok(u),
-        Err(e) if super::error::is_unique_violation(&e) => {
+        Err(e) if crate::core::error::is_unique_violation(&e) => {
             Err(Error::Conflict("Username already exists"))
         }
         Err(e) => Err(e.into()),
@@ -119,7 +121,7 @@ pub async fn create(
         return Err(Error::invalid("description is too long"));
     }
     let now = Utc::now();
-    let txn = core.db.begin().await?;
+    let mut txn = membership::Txn::begin(core).await?;
     let room = conversations::ActiveModel {
         kind: Set(Kind::Room.as_str().to_owned()),
         name: Set(Some(name.to_owned())),
@@ -134,11 +136,10 @@ pub async fn create(
         updated_at: Set(now),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(txn.db())
     .await?;
-    super::conversations::insert_members(&txn, room.id, &[creator.id]).await?;
+    txn.add(room.id, &[creator.id]).await?;
     txn.commit().await?;
-    core.members.changed(room.id);
     Ok(room)
 }
 
@@ -152,24 +153,24 @@ pub async fn find(core: &Core, id: i64) -> Result<conversations::Model> {
 }
 
 pub async fn is_member(core: &Core, room: i64, user: i64) -> Result<bool> {
-    Ok(super::conversations::membership(&core.db, room, user)
-        .await?
-        .is_some())
+    Ok(
+        crate::core::conversations::find_membership(&core.db, room, user)
+            .await?
+            .is_some(),
+    )
 }
 
 /// Makes `user` (of the shared space) a member; already being one is fine.
 pub async fn add_member(core: &Core, room: i64, user: i64) -> Result<()> {
-    super::conversations::ensure_member(core, room, user).await
+    membership::ensure(core, room, user).await
 }
 
 /// Deletes a room with its messages and memberships (foreign keys cascade).
+/// Anything but a room of the shared space is left alone.
 pub async fn delete(core: &Core, room: i64) -> Result<()> {
-    conversations::Entity::delete_many()
-        .filter(conversations::Column::Id.eq(room))
-        .filter(conversations::Column::OrganizationId.is_null())
-        .exec(&core.db)
-        .await?;
-    core.members.changed(room);
+    if find(core, room).await.is_ok() {
+        membership::delete_conversation(core, room).await?;
+    }
     Ok(())
 }
 
@@ -237,7 +238,7 @@ pub async fn with_counts(core: &Core, rooms: Vec<conversations::Model>) -> Resul
 
 /// The members of a room, in joining order.
 pub async fn members(core: &Core, room: i64) -> Result<Vec<users::Model>> {
-    let ids = super::conversations::member_ids(&core.db, room).await?;
+    let ids = crate::core::conversations::member_ids(&core.db, room).await?;
     let mut by_id: HashMap<i64, users::Model> = users::Entity::find()
         .filter(users::Column::Id.is_in(ids.clone()))
         .all(&core.db)
@@ -312,7 +313,7 @@ async fn out_rows<C: ConnectionTrait>(
     let mut senders: Vec<i64> = rows.iter().map(|m| m.sender_id).collect();
     senders.sort_unstable();
     senders.dedup();
-    let names = super::accounts::names(db, &senders).await?;
+    let names = crate::core::identity::accounts::names(db, &senders).await?;
     let mut convs: Vec<i64> = rows.iter().map(|m| m.conversation_id).collect();
     convs.sort_unstable();
     convs.dedup();
@@ -321,8 +322,8 @@ async fn out_rows<C: ConnectionTrait>(
         .all(db)
         .await?
         .iter()
-        .map(|c| (c.id, super::conversations::conv_ref(c)))
-        .collect();
+        .map(|c| Ok((c.id, ConvRef::of(c)?)))
+        .collect::<Result<_>>()?;
     Ok(rows
         .into_iter()
         .filter_map(|m| {

@@ -2,15 +2,20 @@
 //! history pages by sequence, and read pointers. Content may be stored encrypted at
 //! rest ([`send_encrypted`]); history and the bus always carry plaintext.
 
+pub mod direct;
+pub mod reactions;
+pub(super) mod writer;
+
 use chrono::Utc;
 use entity::{conversations, memberships, messages, users};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr};
 
-use super::bus::{Audience, ConnId, EventKind, MessageOut};
-use super::conversations::{Kind, conv_ref, member_ids, require_member};
-use super::crypto::message_aad;
-use super::message_writer::Draft;
-use super::{Core, Error, Result};
+use crate::core::bus::{Audience, ConnId, EventKind, MessageOut};
+use crate::core::conversations::{member_ids, require_member};
+use crate::core::crypto::message_aad;
+use crate::core::messages::writer::Draft;
+use crate::core::model::{ConvRef, Kind};
+use crate::core::{Core, Error, Result};
 
 /// How a new message is addressed on the bus.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,7 +87,7 @@ async fn persist(
         Delivery::Room => Audience::Room(msg.conversation_id),
     };
     // Sequence, commit and publication happen in the writer, in batches.
-    core.writer()
+    core.writer
         .write(Draft {
             conversation_id: msg.conversation_id,
             sender_id: sender.id,
@@ -90,7 +95,7 @@ async fn persist(
             content: msg.content.to_owned(),
             kind: msg.kind.to_owned(),
             client_ref: msg.client_ref,
-            seal: encrypt.then(|| core.cipher().clone()),
+            seal: encrypt.then(|| core.cipher.clone()),
             audience,
             origin,
         })
@@ -131,8 +136,8 @@ pub async fn history(
         .all(&core.db)
         .await?;
     let senders: Vec<i64> = rows.iter().map(|m| m.sender_id).collect();
-    let names = super::accounts::names(&core.db, &senders).await?;
-    let cref = conv_ref(conv);
+    let names = crate::core::identity::accounts::names(&core.db, &senders).await?;
+    let cref = ConvRef::of(conv)?;
     Ok(rows
         .into_iter()
         .map(|m| MessageOut {
@@ -164,7 +169,7 @@ pub async fn edit(
 ) -> Result<MessageOut> {
     check_content(core, content)?;
     let stored = if msg.is_encrypted {
-        core.cipher()
+        core.cipher
             .seal(content, &message_aad(msg.conversation_id, msg.seq))?
     } else {
         content.to_owned()
@@ -184,10 +189,10 @@ pub async fn edit(
         Delivery::Members => Audience::Users(member_ids(&core.db, conv.id).await?.into()),
         Delivery::Room => Audience::Room(conv.id),
     };
-    let names = super::accounts::names(&core.db, &[msg.sender_id]).await?;
+    let names = crate::core::identity::accounts::names(&core.db, &[msg.sender_id]).await?;
     let out = MessageOut {
         id: msg.id,
-        conversation: conv_ref(conv),
+        conversation: ConvRef::of(conv)?,
         seq: msg.seq,
         sender_id: msg.sender_id,
         sender_name: names.get(&msg.sender_id).cloned().unwrap_or_default(),
@@ -211,7 +216,7 @@ pub fn plaintext(core: &Core, m: &messages::Model) -> String {
         return m.content.clone();
     }
     match core
-        .cipher()
+        .cipher
         .open(&m.content, &message_aad(m.conversation_id, m.seq))
     {
         Ok(p) => p,
@@ -251,7 +256,7 @@ pub async fn mark_read(
         Audience::Users(others.into()),
         origin,
         EventKind::ReadUpTo {
-            conversation: conv_ref(&conv),
+            conversation: ConvRef::of(&conv)?,
             reader_id: user,
             seq,
             message_id: None,

@@ -1,5 +1,5 @@
 //! Named rooms (testcore): organization-less rooms identified by a unique,
-//! case-insensitive name. Stored as conversations of kind [`KIND`] (so no other
+//! case-insensitive name. Stored as conversations of kind [`Kind::NamedRoom`] (`tc_room`) (so no other
 //! profile's room list or lookup ever sees them) whose `direct_key` is
 //! `tc:<lowercased name>`: the unique key makes lookups case-insensitive and
 //! concurrent creations of one name meet in one row. Membership is explicit
@@ -12,14 +12,11 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, sea_query::Expr,
 };
 
-use super::bus::{Audience, ConnId, EventKind, MessageOut};
-use super::conversations::{Kind, conv_ref};
-use super::messages::{self as msgs, Delivery, NewMessage};
-use super::{Core, Error, Result};
-
-/// The stored kind of a named room. `Kind::parse` reads it as [`Kind::Room`], so
-/// the generic membership and message rules apply unchanged.
-pub const KIND: &str = "tc_room";
+use crate::core::bus::{Audience, ConnId, EventKind, MessageOut};
+use crate::core::conversations::membership;
+use crate::core::messages::{self as msgs, Delivery, NewMessage};
+use crate::core::model::{ConvRef, Kind};
+use crate::core::{Core, Error, Result};
 
 /// Longest client message id (`MessageId`), in characters.
 pub const MAX_CLIENT_REF: usize = 128;
@@ -45,7 +42,7 @@ fn check_name(core: &Core, name: &str) -> Result<()> {
 pub async fn find(core: &Core, name: &str) -> Result<conversations::Model> {
     conversations::Entity::find()
         .filter(conversations::Column::DirectKey.eq(key(name)))
-        .filter(conversations::Column::Kind.eq(KIND))
+        .filter(conversations::Column::Kind.eq(Kind::NamedRoom.as_str()))
         .one(&core.db)
         .await?
         .ok_or(Error::NotFound("room"))
@@ -58,7 +55,7 @@ pub async fn create(core: &Core, user: &users::Model, name: &str) -> Result<conv
     check_name(core, name)?;
     let now = Utc::now();
     let inserted = conversations::ActiveModel {
-        kind: Set(KIND.to_owned()),
+        kind: Set(Kind::NamedRoom.as_str().to_owned()),
         name: Set(Some(name.trim().to_owned())),
         description: Set(None),
         organization_id: Set(None),
@@ -75,17 +72,17 @@ pub async fn create(core: &Core, user: &users::Model, name: &str) -> Result<conv
     .await;
     let room = match inserted {
         Ok(c) => c,
-        Err(e) if super::error::is_unique_violation(&e) => find(core, name).await?,
+        Err(e) if crate::core::error::is_unique_violation(&e) => find(core, name).await?,
         Err(e) => return Err(e.into()),
     };
-    super::conversations::ensure_member(core, room.id, user.id).await?;
+    membership::ensure(core, room.id, user.id).await?;
     Ok(room)
 }
 
 /// `user` joins the room of that name (joining twice is not an error).
 pub async fn join(core: &Core, user: i64, name: &str) -> Result<conversations::Model> {
     let room = find(core, name).await?;
-    super::conversations::ensure_member(core, room.id, user).await?;
+    membership::ensure(core, room.id, user).await?;
     Ok(room)
 }
 
@@ -93,24 +90,21 @@ pub async fn join(core: &Core, user: i64, name: &str) -> Result<conversations::M
 /// error). The room and its messages stay.
 pub async fn leave(core: &Core, user: i64, name: &str) -> Result<conversations::Model> {
     let room = find(core, name).await?;
-    memberships::Entity::delete_many()
-        .filter(memberships::Column::ConversationId.eq(room.id))
-        .filter(memberships::Column::UserId.eq(user))
-        .exec(&core.db)
-        .await?;
-    core.members.changed(room.id);
+    membership::remove(core, room.id, user).await?;
     Ok(room)
 }
 
 pub async fn is_member(core: &Core, room: i64, user: i64) -> Result<bool> {
-    Ok(super::conversations::membership(&core.db, room, user)
-        .await?
-        .is_some())
+    Ok(
+        crate::core::conversations::find_membership(&core.db, room, user)
+            .await?
+            .is_some(),
+    )
 }
 
 /// The room's members, in joining order.
 pub async fn members(core: &Core, room: i64) -> Result<Vec<users::Model>> {
-    let ids = super::conversations::member_ids(&core.db, room).await?;
+    let ids = crate::core::conversations::member_ids(&core.db, room).await?;
     let mut found = users::Entity::find()
         .filter(users::Column::Id.is_in(ids.iter().copied()))
         .all(&core.db)
@@ -133,7 +127,7 @@ pub async fn of_user(core: &Core, user: i64) -> Result<Vec<conversations::Model>
     }
     Ok(conversations::Entity::find()
         .filter(conversations::Column::Id.is_in(mine))
-        .filter(conversations::Column::Kind.eq(KIND))
+        .filter(conversations::Column::Kind.eq(Kind::NamedRoom.as_str()))
         .order_by_asc(conversations::Column::CreatedAt)
         .order_by_asc(conversations::Column::Id)
         .all(&core.db)
@@ -166,7 +160,15 @@ pub async fn send(
         kind: "text",
         client_ref: Some(client_ref.to_owned()),
     };
-    msgs::send(core, sender, msg, &[Kind::Room], Delivery::Room, origin).await
+    msgs::send(
+        core,
+        sender,
+        msg,
+        &[Kind::NamedRoom],
+        Delivery::Room,
+        origin,
+    )
+    .await
 }
 
 /// The live message `client_ref` of `author` in the room: the newest one when a
@@ -234,7 +236,7 @@ pub async fn delete(
         Audience::Room(room.id),
         origin,
         EventKind::MessageDeleted {
-            conversation: conv_ref(room),
+            conversation: ConvRef::of(room)?,
             message_id: msg.id,
             by: author,
         },

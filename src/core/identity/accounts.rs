@@ -10,7 +10,7 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait, Func},
 };
 
-use super::{Core, Error, Result, auth, conversations, mail::Mail};
+use crate::core::{Core, Error, Result, identity::auth, mail::Mail};
 
 /// How long a verification link or code stays valid.
 const VERIFICATION_TTL_HOURS: i64 = 24;
@@ -82,13 +82,8 @@ pub async fn create_user(core: &Core, new: NewUser) -> Result<users::Model> {
         ..Default::default()
     };
     match model.insert(&core.db).await {
-        Ok(user) => {
-            if user.email_verified {
-                conversations::ensure_self(core, &core.db, user.id).await?;
-            }
-            Ok(user)
-        }
-        Err(e) if super::error::is_unique_violation(&e) => {
+        Ok(user) => Ok(user),
+        Err(e) if crate::core::error::is_unique_violation(&e) => {
             Err(Error::Conflict("user already exists"))
         }
         Err(e) => Err(e.into()),
@@ -219,7 +214,6 @@ pub async fn verify_email(core: &Core, email: &str, secret: &str) -> Result<user
         .filter(email_verifications::Column::UserId.eq(user.id))
         .exec(db)
         .await?;
-    conversations::ensure_self(core, db, user.id).await?;
     get(core, user.id).await
 }
 
