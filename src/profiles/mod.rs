@@ -5,6 +5,7 @@
 pub mod calls;
 pub mod chatsphere;
 pub mod expresschat;
+pub mod kit;
 pub mod orgchat;
 pub mod testcore;
 

@@ -2,7 +2,6 @@
 //! `/metrics`; and the CORS and body-limit layers.
 
 use axum::{Router, extract::State, http::StatusCode, routing::get};
-use axum_extra::extract::cookie::{Cookie, SameSite};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::{config::Config, core::CoreRef};
@@ -47,21 +46,4 @@ pub fn cors(cfg: &Config) -> CorsLayer {
         base.allow_origin(AllowOrigin::list(origins))
             .allow_credentials(true)
     }
-}
-
-/// An auth cookie as every profile sets one: httpOnly, SameSite=Lax, path `/`,
-/// living as long as the token it carries; `Secure` when configured.
-pub fn auth_cookie(
-    name: &'static str,
-    value: String,
-    ttl: std::time::Duration,
-    secure: bool,
-) -> Cookie<'static> {
-    Cookie::build((name, value))
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(secure)
-        .path("/")
-        .max_age(cookie::time::Duration::seconds(ttl.as_secs() as i64))
-        .build()
 }

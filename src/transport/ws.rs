@@ -23,10 +23,7 @@ use std::{
 };
 
 use axum::body::Bytes;
-use axum::{
-    extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code},
-    http::{HeaderMap, Uri, header},
-};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
 use dashmap::DashMap;
 use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;
@@ -272,26 +269,6 @@ impl Hub {
 pub fn limit(ws: WebSocketUpgrade, max_frame_bytes: usize) -> WebSocketUpgrade {
     ws.max_message_size(max_frame_bytes)
         .max_frame_size(max_frame_bytes)
-}
-
-/// The access token of a WebSocket or REST request: `Authorization: Bearer`, else
-/// the `token` query parameter (browsers cannot set headers on a WebSocket).
-pub fn request_token(headers: &HeaderMap, uri: &Uri) -> Option<String> {
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(|t| t.trim().to_owned())
-        .filter(|t| !t.is_empty());
-    bearer.or_else(|| {
-        form_urlencoded::parse(uri.query()?.as_bytes())
-            .find(|(k, _)| k == "token")
-            .map(|(_, v)| v.into_owned())
-            .filter(|t| !t.is_empty())
-    })
 }
 
 /// Serves one upgraded connection of `user_id` until it closes: registers it

@@ -21,7 +21,7 @@ use crate::core::{
     Error,
     identity::api_tokens::{self, Kind, Principal},
 };
-use crate::transport::ws::request_token;
+use crate::profiles::kit::request_token;
 
 pub const NO_TOKEN: &str = "Unauthorized: No token provided";
 pub const INVALID_TOKEN: &str = "Unauthorized: Invalid token";

@@ -107,13 +107,13 @@ async fn signup(
 
 fn session_cookies(ctx: &Ctx, jar: CookieJar, access: String, refresh: String) -> CookieJar {
     let keys = &ctx.core.keys;
-    jar.add(crate::transport::http::auth_cookie(
+    jar.add(crate::profiles::kit::auth_cookie(
         "access_token",
         access,
         keys.access_ttl,
         ctx.cookie_secure,
     ))
-    .add(crate::transport::http::auth_cookie(
+    .add(crate::profiles::kit::auth_cookie(
         "refresh_token",
         refresh,
         keys.refresh_ttl,
@@ -294,7 +294,7 @@ async fn update_access_token(
         )
             .into_response();
     };
-    let cookie = crate::transport::http::auth_cookie(
+    let cookie = crate::profiles::kit::auth_cookie(
         "access_token",
         token.to_owned(),
         ctx.core.keys.access_ttl,

@@ -61,7 +61,8 @@ pub async fn upgrade(
 }
 
 async fn authenticate(ctx: &Ctx, headers: &HeaderMap, uri: &Uri) -> Result<i64, &'static str> {
-    let token = ws::request_token(headers, uri).ok_or("Unauthorized: no token provided")?;
+    let token = crate::profiles::kit::request_token(headers, uri)
+        .ok_or("Unauthorized: no token provided")?;
     let user_id = auth::verify_access(&ctx.core, &token)
         .map_err(|_| "Unauthorized: invalid or expired token")?;
     organizations::member(&ctx.core, user_id)

@@ -20,7 +20,7 @@ use crate::core::{
     identity::auth,
     identity::organizations::{self, Member, Registration, Role},
 };
-use crate::transport::ws::request_token;
+use crate::profiles::kit::request_token;
 
 pub fn router() -> Router<Arc<Ctx>> {
     Router::new()

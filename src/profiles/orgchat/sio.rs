@@ -14,10 +14,7 @@ use super::{
     wire::error_message,
 };
 use crate::core::{identity::auth, identity::organizations, presence};
-use crate::transport::{
-    socketio::{self, emit},
-    ws::request_token,
-};
+use crate::transport::socketio::{self, emit};
 
 /// The authenticated user of a socket, set by the handshake.
 #[derive(Clone, Copy, Debug)]
@@ -61,7 +58,7 @@ async fn handshake(ctx: &Ctx, socket: &SocketRef, auth: Option<Value>) -> Result
         .filter(|t| !t.is_empty());
     let parts = socket.req_parts();
     let token = from_auth
-        .or_else(|| request_token(&parts.headers, &parts.uri))
+        .or_else(|| crate::profiles::kit::request_token(&parts.headers, &parts.uri))
         .ok_or(Refused::NoToken)?;
     let user_id = auth::verify_access(&ctx.core, &token).map_err(|_| Refused::BadToken)?;
     organizations::member(&ctx.core, user_id)

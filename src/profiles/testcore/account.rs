@@ -95,13 +95,13 @@ async fn signed_in(ctx: &Ctx, user: users::Model, message: &str) -> Response {
     };
     let keys = &ctx.core.keys;
     let jar = CookieJar::new()
-        .add(crate::transport::http::auth_cookie(
+        .add(crate::profiles::kit::auth_cookie(
             "accessToken",
             session.access_token.clone(),
             keys.access_ttl,
             ctx.cookie_secure,
         ))
-        .add(crate::transport::http::auth_cookie(
+        .add(crate::profiles::kit::auth_cookie(
             "refreshToken",
             session.refresh_token,
             keys.refresh_ttl,

@@ -47,7 +47,7 @@ enum Credentials {
 }
 
 fn credentials(ctx: &Ctx, headers: &HeaderMap, uri: &Uri) -> Credentials {
-    let token = ws::request_token(headers, uri).or_else(|| {
+    let token = crate::profiles::kit::request_token(headers, uri).or_else(|| {
         CookieJar::from_headers(headers)
             .get("UserChatToken")
             .map(|c| c.value().to_owned())

@@ -20,7 +20,7 @@ use super::{Ctx, wire::*};
 use crate::core::{
     Error, conversations::rooms::named as rooms, identity::accounts, identity::auth,
 };
-use crate::transport::ws::request_token;
+use crate::profiles::kit::request_token;
 
 pub fn router() -> Router<Arc<Ctx>> {
     Router::new()
@@ -203,7 +203,7 @@ async fn connect_room(ctx: &Ctx, headers: &HeaderMap, uri: &Uri, name: &str) -> 
     }
     .await;
     answer(granted, |(room, token)| {
-        let cookie = crate::transport::http::auth_cookie(
+        let cookie = crate::profiles::kit::auth_cookie(
             "UserChatToken",
             token.clone(),
             ctx.core.keys.access_ttl,
