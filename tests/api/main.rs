@@ -15,6 +15,7 @@ mod ops;
 mod orgchat_core;
 mod orgchat_rest;
 mod orgchat_support;
+mod secrets;
 mod testcore_rest;
 mod testcore_support;
 mod testcore_ws;
