@@ -5,7 +5,7 @@
 use chatwire::config::Profile;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{Auth, TestApp, spawn_app, spawn_app_with};
 
 async fn call(
     app: &TestApp,
@@ -14,16 +14,14 @@ async fn call(
     token: Option<&str>,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut req = app.client.request(method, app.url(Profile::Calls, path));
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await.expect("request");
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
+    let auth = token.map_or(Auth::None, Auth::Bearer);
+    let r = app
+        .request(Profile::Calls, method, path)
+        .auth(auth)
+        .json(body)
+        .send()
+        .await;
+    (r.status, r.body)
 }
 
 async fn post(app: &TestApp, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
@@ -104,16 +102,12 @@ async fn register_and_login_answer_in_the_envelope() {
     }
     // Not JSON at all: the same envelope, not axum's plain text.
     let r = app
-        .client
-        .post(app.url(Profile::Calls, "/api/auth/login"))
-        .header("content-type", "application/json")
-        .body("{nope")
+        .request(Profile::Calls, reqwest::Method::POST, "/api/auth/login")
+        .raw(Some("application/json"), "{nope")
         .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 400);
-    let b: Value = r.json().await.unwrap();
-    assert_eq!(code(&b), "INVALID_DATA");
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(code(&r.body), "INVALID_DATA");
     app.stop().await;
 }
 
@@ -298,7 +292,8 @@ async fn messages_are_rate_limited_per_user() {
 #[tokio::test]
 async fn one_account_for_expresschat_and_calls() {
     let app = spawn_app().await;
-    app.signup_verified("Eve Express", "eve@x.io", "pw-eve")
+    let ex = app.expresschat();
+    ex.signup_verified("Eve Express", "eve@x.io", "pw-eve")
         .await;
     let (s, b) = post(
         &app,
@@ -310,11 +305,8 @@ async fn one_account_for_expresschat_and_calls() {
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["user"]["name"], json!("Eve Express"));
     // An expresschat sign-up that is not verified yet cannot log in here.
-    app.post_json(
-        "/signup",
-        json!({"name": "Una", "email": "una@x.io", "password": "pw"}),
-    )
-    .await;
+    ex.signup(json!({"name": "Una", "email": "una@x.io", "password": "pw"}))
+        .await;
     let (s, b) = post(
         &app,
         "/api/auth/login",
@@ -325,13 +317,10 @@ async fn one_account_for_expresschat_and_calls() {
     assert_eq!((s, code(&b)), (401, "UNAUTHORIZED"));
     // A calls registration logs in on expresschat.
     register(&app, "cal").await;
-    let (s, b) = app
-        .post_json(
-            "/login",
-            json!({"email": "cal@calls.test", "password": "secret"}),
-        )
+    let r = ex
+        .login(json!({"email": "cal@calls.test", "password": "secret"}))
         .await;
-    assert_eq!((s, &b["success"]), (200, &json!(1)));
+    assert_eq!((r.status, &r.body["success"]), (200, &json!(1)));
     app.stop().await;
 }
 

@@ -43,14 +43,15 @@ async fn register_checks_fields_roles_and_uniqueness() {
 
     // Not JSON at all.
     let resp = app
-        .client
-        .post(app.url(chatwire::config::Profile::Orgchat, "/api/auth/register"))
-        .header("content-type", "application/json")
-        .body("{nope")
+        .request(
+            chatwire::config::Profile::Orgchat,
+            reqwest::Method::POST,
+            "/api/auth/register",
+        )
+        .raw(Some("application/json"), "{nope")
         .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 400);
+        .await;
+    assert_eq!(resp.status, 400);
     app.stop().await;
 }
 
@@ -163,7 +164,9 @@ async fn every_chat_route_needs_an_organization_access_token() {
         assert_eq!(status, 401, "{path}");
     }
     // An account of the organization-less space (expresschat) is not a member.
-    app.signup_verified("Exp", "exp@x.io", "pw").await;
+    app.expresschat()
+        .signup_verified("Exp", "exp@x.io", "pw")
+        .await;
     let exp = chatwire::core::identity::accounts::find_by_email(&app.core, "exp@x.io")
         .await
         .unwrap()

@@ -3,7 +3,7 @@
 use chatwire::config::Profile;
 use serde_json::{Value, json};
 
-use crate::helpers::TestApp;
+use crate::helpers::{Auth, Reply, TestApp};
 
 /// A registered and logged-in orgchat user.
 #[derive(Clone, Debug)]
@@ -15,12 +15,6 @@ pub struct OrgUser {
     pub refresh: String,
 }
 
-pub struct Reply {
-    pub status: u16,
-    pub body: Value,
-    pub headers: reqwest::header::HeaderMap,
-}
-
 pub async fn call(
     app: &TestApp,
     method: reqwest::Method,
@@ -28,22 +22,12 @@ pub async fn call(
     token: Option<&str>,
     body: Option<Value>,
 ) -> Reply {
-    let mut req = app.client.request(method, app.url(Profile::Orgchat, path));
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await.expect("request");
-    let status = r.status().as_u16();
-    let headers = r.headers().clone();
-    let body = r.json().await.unwrap_or(Value::Null);
-    Reply {
-        status,
-        body,
-        headers,
-    }
+    let auth = token.map_or(Auth::None, Auth::Bearer);
+    app.request(Profile::Orgchat, method, path)
+        .auth(auth)
+        .json(body)
+        .send()
+        .await
 }
 
 pub async fn post(app: &TestApp, path: &str, token: Option<&str>, body: Value) -> Reply {
