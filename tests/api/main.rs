@@ -16,5 +16,4 @@ mod orgchat_core;
 mod orgchat_rest;
 mod orgchat_support;
 mod testcore_rest;
-mod testcore_support;
 mod testcore_ws;

@@ -7,6 +7,8 @@
 //! directly (users, messages, calls) for tests of core rules.
 
 pub mod expresschat;
+pub mod testcore;
+pub mod ws;
 
 use std::sync::{Arc, Mutex};
 
