@@ -300,8 +300,9 @@ async fn messages_need_membership_and_come_in_order() {
 #[tokio::test]
 async fn orgchat_rooms_and_users_never_show_on_chatsphere() {
     let s = sphere().await;
-    let org = crate::orgchat_support::member(&s.app, "olga", "Acme", "admin").await;
-    let org_room = crate::orgchat_support::room(&s.app, &org, "acme-only").await;
+    let oc = s.app.orgchat();
+    let org = oc.member("olga", "Acme", "admin").await;
+    let org_room = oc.room(&org, "acme-only").await;
     let r = get(&s.app, "/api/rooms", Some(&s.client)).await;
     assert_eq!(r.body, json!([]));
     let r = get(&s.app, &format!("/api/rooms/{org_room}"), Some(&s.client)).await;
@@ -333,7 +334,7 @@ async fn orgchat_rooms_and_users_never_show_on_chatsphere() {
     );
     // And the other way: orgchat's list does not show chatsphere rooms.
     let _ = room(&s, &s.client, "sphere-only", false).await;
-    let r = crate::orgchat_support::get(&s.app, "/api/chat", Some(&org.access)).await;
+    let r = oc.rooms(Some(&org.access)).await;
     assert_eq!(r.body["total"], 1);
     s.app.stop().await;
 }

@@ -14,6 +14,5 @@ mod message_batches;
 mod ops;
 mod orgchat_core;
 mod orgchat_rest;
-mod orgchat_support;
 mod testcore_rest;
 mod testcore_ws;

@@ -7,6 +7,7 @@
 //! directly (users, messages, calls) for tests of core rules.
 
 pub mod expresschat;
+pub mod orgchat;
 pub mod testcore;
 pub mod ws;
 
