@@ -5,7 +5,6 @@
 mod calls_core;
 mod calls_rest;
 mod chatsphere_rest;
-mod chatsphere_support;
 mod chatsphere_tokens;
 mod core_data;
 mod expresschat_rest;
