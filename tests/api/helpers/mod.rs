@@ -6,6 +6,7 @@
 //! WebSocket client; `core_fixtures` the Arrange steps that go through the core
 //! directly (users, messages, calls) for tests of core rules.
 
+pub mod calls;
 pub mod chatsphere;
 pub mod expresschat;
 pub mod orgchat;
