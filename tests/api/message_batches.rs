@@ -19,7 +19,7 @@ use entity::conversations as conv_entity;
 use futures_util::future::join_all;
 use sea_orm::EntityTrait;
 
-use crate::core_data::{text, three_users, user};
+use crate::helpers::core_fixtures::{text, three_users, user};
 
 const GROUP: &[Kind] = &[Kind::Group];
 const DIRECT: &[Kind] = &[Kind::Direct];

@@ -8,6 +8,7 @@
 
 pub mod calls;
 pub mod chatsphere;
+pub mod core_fixtures;
 pub mod expresschat;
 pub mod orgchat;
 pub mod testcore;
