@@ -5,7 +5,7 @@ use chatwire::config::Profile;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::{Auth, Reply, TestApp};
+use super::{Auth, ProfileClient, Reply, TestApp};
 
 pub struct Calls<'a> {
     app: &'a TestApp,
@@ -17,7 +17,11 @@ impl TestApp {
     }
 }
 
-impl Calls<'_> {
+impl<'a> Calls<'a> {
+    fn api(&self) -> ProfileClient<'a> {
+        self.app.profile(Profile::Calls)
+    }
+
     pub async fn call(
         &self,
         method: Method,
@@ -25,11 +29,8 @@ impl Calls<'_> {
         token: Option<&str>,
         body: impl Into<Option<Value>>,
     ) -> Reply {
-        self.app
-            .request(Profile::Calls, method, path)
-            .auth(token.map_or(Auth::None, Auth::Bearer))
-            .json(body)
-            .send()
+        self.api()
+            .call(method, path, Auth::bearer(token), body)
             .await
     }
 
@@ -44,8 +45,8 @@ impl Calls<'_> {
 
     /// `POST /api/auth/login` with a body that is not JSON at all.
     pub async fn login_raw(&self, text: &str) -> Reply {
-        self.app
-            .request(Profile::Calls, Method::POST, "/api/auth/login")
+        self.api()
+            .request(Method::POST, "/api/auth/login")
             .raw(Some("application/json"), text)
             .send()
             .await

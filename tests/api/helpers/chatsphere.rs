@@ -10,7 +10,7 @@ use chatwire::{
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::{Auth, Reply, TestApp, spawn_app_with};
+use super::{Auth, ProfileClient, Reply, TestApp, spawn_app_with};
 
 /// A fixed API token secret, so a restarted app accepts the same tokens.
 pub const SECRET: &str = "--api-token-secret=test-api-token-secret";
@@ -63,7 +63,11 @@ impl TestApp {
     }
 }
 
-impl Chatsphere<'_> {
+impl<'a> Chatsphere<'a> {
+    fn api(&self) -> ProfileClient<'a> {
+        self.app.profile(Profile::Chatsphere).without_cookies()
+    }
+
     pub async fn call_via(
         &self,
         method: Method,
@@ -82,13 +86,7 @@ impl Chatsphere<'_> {
                 Auth::Cookie(&cookie)
             }
         };
-        self.app
-            .request(Profile::Chatsphere, method, path)
-            .without_cookies()
-            .auth(auth)
-            .json(body)
-            .send()
-            .await
+        self.api().call(method, path, auth, body).await
     }
 
     /// A request with the token (if any) as Bearer.

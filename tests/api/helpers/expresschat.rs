@@ -6,7 +6,7 @@ use chatwire::config::Profile;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::{Reply, TestApp};
+use super::{ProfileClient, Reply, TestApp};
 
 pub struct Expresschat<'a> {
     app: &'a TestApp,
@@ -18,17 +18,18 @@ impl TestApp {
     }
 }
 
-impl Expresschat<'_> {
+impl<'a> Expresschat<'a> {
+    fn api(&self) -> ProfileClient<'a> {
+        self.app.profile(Profile::Expresschat)
+    }
+
     pub async fn get(&self, path: &str) -> Reply {
-        self.app
-            .request(Profile::Expresschat, Method::GET, path)
-            .send()
-            .await
+        self.api().request(Method::GET, path).send().await
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Reply {
-        self.app
-            .request(Profile::Expresschat, Method::POST, path)
+        self.api()
+            .request(Method::POST, path)
             .json(body)
             .send()
             .await
@@ -36,8 +37,8 @@ impl Expresschat<'_> {
 
     /// A POST whose body is not JSON at all (and says no content type).
     pub async fn post_raw(&self, path: &str, text: &str) -> Reply {
-        self.app
-            .request(Profile::Expresschat, Method::POST, path)
+        self.api()
+            .request(Method::POST, path)
             .raw(None, text)
             .send()
             .await
@@ -52,10 +53,7 @@ impl Expresschat<'_> {
     }
 
     pub async fn logout(&self) -> Reply {
-        self.app
-            .request(Profile::Expresschat, Method::POST, "/logout")
-            .send()
-            .await
+        self.api().request(Method::POST, "/logout").send().await
     }
 
     pub async fn resend(&self, body: Value) -> Reply {

@@ -1,10 +1,11 @@
 //! The test client. `spawn_app()` starts the whole server on port 0 with a fresh
-//! database; `TestApp::request` is the one way a test talks HTTP to it, and
-//! `Reply` the one answer. Each profile's named requests live in its own file and
-//! hang off the app: `app.testcore().create_chat(..)`, `app.orgchat().member(..)`,
-//! `app.chatsphere()`, `app.calls()`, `app.expresschat()`. `ws` is the raw
-//! WebSocket client; `core_fixtures` the Arrange steps that go through the core
-//! directly (users, messages, calls) for tests of core rules.
+//! database. A `Request` (from `app.profile(..)`) is the one way a test talks
+//! HTTP to it, and `Reply` the one answer. Each profile's named requests live in
+//! its own file and hang off the app: `app.testcore().create_chat(..)`,
+//! `app.orgchat().member(..)`, `app.chatsphere()`, `app.calls()`,
+//! `app.expresschat()`. `ws` is the raw WebSocket client; `core_fixtures` the
+//! Arrange steps that go through the core directly (users, messages, calls) for
+//! tests of core rules.
 
 pub mod calls;
 pub mod chatsphere;
@@ -129,16 +130,13 @@ impl TestApp {
         format!("{base}{path}")
     }
 
-    /// A request to `path` on `profile`'s listener, sent from the client that
-    /// keeps cookies (see `Request::without_cookies`).
-    pub fn request(&self, profile: Profile, method: Method, path: &str) -> Request<'_> {
-        Request {
+    /// `profile`'s listener, reached from the client that keeps cookies; the
+    /// base of that profile's named requests.
+    pub fn profile(&self, profile: Profile) -> ProfileClient<'_> {
+        ProfileClient {
             app: self,
+            profile,
             cookies: true,
-            method,
-            url: self.url(profile, path),
-            auth: Auth::None,
-            body: None,
         }
     }
 
@@ -186,6 +184,51 @@ impl TestApp {
     }
 }
 
+/// One profile's listener: what each profile file builds its named requests on.
+#[derive(Clone, Copy)]
+pub struct ProfileClient<'a> {
+    app: &'a TestApp,
+    profile: Profile,
+    cookies: bool,
+}
+
+impl<'a> ProfileClient<'a> {
+    /// Requests go out from the client that keeps no cookies: each carries only
+    /// the credential it is given.
+    pub fn without_cookies(self) -> Self {
+        ProfileClient {
+            cookies: false,
+            ..self
+        }
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> Request<'a> {
+        Request {
+            app: self.app,
+            cookies: self.cookies,
+            method,
+            url: self.app.url(self.profile, path),
+            auth: Auth::None,
+            body: None,
+        }
+    }
+
+    /// Sends `method path` with a credential and a JSON body (`None`: no body).
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        auth: Auth<'_>,
+        body: impl Into<Option<Value>>,
+    ) -> Reply {
+        self.request(method, path)
+            .auth(auth)
+            .json(body)
+            .send()
+            .await
+    }
+}
+
 /// Where a request carries its credential.
 #[derive(Clone, Copy)]
 pub enum Auth<'a> {
@@ -197,6 +240,13 @@ pub enum Auth<'a> {
     Cookie(&'a str),
 }
 
+impl<'a> Auth<'a> {
+    /// The token, if any, as Bearer.
+    pub fn bearer(token: Option<&'a str>) -> Self {
+        token.map_or(Auth::None, Auth::Bearer)
+    }
+}
+
 enum Body {
     Json(Value),
     /// Sent as it is: for bodies that are not JSON at all.
@@ -206,7 +256,7 @@ enum Body {
     },
 }
 
-/// One request, made by `TestApp::request` and sent by `send`.
+/// One request, made by `ProfileClient::request` and sent by `send`.
 pub struct Request<'a> {
     app: &'a TestApp,
     cookies: bool,
@@ -217,13 +267,6 @@ pub struct Request<'a> {
 }
 
 impl<'a> Request<'a> {
-    /// Sends from the client that keeps no cookies: only the given credential
-    /// goes with the request.
-    pub fn without_cookies(mut self) -> Self {
-        self.cookies = false;
-        self
-    }
-
     pub fn auth(mut self, auth: Auth<'a>) -> Self {
         self.auth = auth;
         self

@@ -5,7 +5,7 @@ use chatwire::config::Profile;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::{Auth, Reply, TestApp};
+use super::{Auth, ProfileClient, Reply, TestApp};
 
 pub struct Orgchat<'a> {
     app: &'a TestApp,
@@ -27,7 +27,11 @@ pub struct OrgUser {
     pub refresh: String,
 }
 
-impl Orgchat<'_> {
+impl<'a> Orgchat<'a> {
+    fn api(&self) -> ProfileClient<'a> {
+        self.app.profile(Profile::Orgchat)
+    }
+
     pub async fn call(
         &self,
         method: Method,
@@ -35,11 +39,8 @@ impl Orgchat<'_> {
         token: Option<&str>,
         body: impl Into<Option<Value>>,
     ) -> Reply {
-        self.app
-            .request(Profile::Orgchat, method, path)
-            .auth(token.map_or(Auth::None, Auth::Bearer))
-            .json(body)
-            .send()
+        self.api()
+            .call(method, path, Auth::bearer(token), body)
             .await
     }
 
@@ -53,8 +54,8 @@ impl Orgchat<'_> {
 
     /// `POST /api/auth/register` with a body that is not JSON at all.
     pub async fn register_raw(&self, text: &str) -> Reply {
-        self.app
-            .request(Profile::Orgchat, Method::POST, "/api/auth/register")
+        self.api()
+            .request(Method::POST, "/api/auth/register")
             .raw(Some("application/json"), text)
             .send()
             .await

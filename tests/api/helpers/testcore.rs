@@ -6,7 +6,7 @@ use chatwire::config::Profile;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::{Auth, Reply, TestApp, ws::RawWs};
+use super::{Auth, ProfileClient, Reply, TestApp, ws::RawWs};
 
 pub struct Testcore<'a> {
     app: &'a TestApp,
@@ -31,7 +31,11 @@ impl<'a> From<&'a TcUser> for Auth<'a> {
     }
 }
 
-impl Testcore<'_> {
+impl<'a> Testcore<'a> {
+    fn api(&self) -> ProfileClient<'a> {
+        self.app.profile(Profile::Testcore).without_cookies()
+    }
+
     pub async fn call(
         &self,
         method: Method,
@@ -39,13 +43,7 @@ impl Testcore<'_> {
         auth: Auth<'_>,
         body: impl Into<Option<Value>>,
     ) -> Reply {
-        self.app
-            .request(Profile::Testcore, method, path)
-            .without_cookies()
-            .auth(auth)
-            .json(body)
-            .send()
-            .await
+        self.api().call(method, path, auth, body).await
     }
 
     /// `path` as spelled (the routes ignore case), as `user`, without a body.
@@ -86,16 +84,15 @@ impl Testcore<'_> {
         }
     }
 
-    pub async fn create_chat<'a>(&self, auth: impl Into<Auth<'a>>, body: Value) -> Reply {
+    pub async fn create_chat<'u>(&self, auth: impl Into<Auth<'u>>, body: Value) -> Reply {
         self.call(Method::POST, "/api/v1/chat/createChat", auth.into(), body)
             .await
     }
 
     /// `createChat` with a body that is not JSON at all.
-    pub async fn create_chat_raw<'a>(&self, auth: impl Into<Auth<'a>>, text: &str) -> Reply {
-        self.app
-            .request(Profile::Testcore, Method::POST, "/api/v1/chat/createChat")
-            .without_cookies()
+    pub async fn create_chat_raw<'u>(&self, auth: impl Into<Auth<'u>>, text: &str) -> Reply {
+        self.api()
+            .request(Method::POST, "/api/v1/chat/createChat")
             .auth(auth.into())
             .raw(Some("application/json"), text)
             .send()
@@ -109,15 +106,15 @@ impl Testcore<'_> {
         r.body["data"]["_id"].as_str().expect("room id").to_owned()
     }
 
-    pub async fn get_chat<'a>(&self, auth: impl Into<Auth<'a>>) -> Reply {
+    pub async fn get_chat<'u>(&self, auth: impl Into<Auth<'u>>) -> Reply {
         self.call(Method::GET, "/api/v1/chat/getChat", auth.into(), None)
             .await
     }
 
     /// `ChatQuery/{room}`: POST joins, PUT leaves, GET lists.
-    pub async fn chat_query<'a>(
+    pub async fn chat_query<'u>(
         &self,
-        auth: impl Into<Auth<'a>>,
+        auth: impl Into<Auth<'u>>,
         method: Method,
         room: &str,
     ) -> Reply {
@@ -125,7 +122,7 @@ impl Testcore<'_> {
         self.call(method, &path, auth.into(), None).await
     }
 
-    pub async fn connect_chat<'a>(&self, auth: impl Into<Auth<'a>>, room: &str) -> Reply {
+    pub async fn connect_chat<'u>(&self, auth: impl Into<Auth<'u>>, room: &str) -> Reply {
         let path = format!("/api/v1/chat/connectChat/{room}");
         self.call(Method::POST, &path, auth.into(), None).await
     }
