@@ -10,7 +10,7 @@ use chatwire::core::{
 };
 use entity::users;
 
-use crate::helpers::core_fixtures::{text, three_users, user};
+use crate::helpers::core_fixtures::{direct_chat, group, text, three_users, user};
 use crate::helpers::spawn_app;
 
 #[tokio::test]
@@ -86,9 +86,7 @@ async fn outsiders_and_bad_content_are_refused() {
     let app = spawn_app().await;
     let core = &app.core;
     let (a, b, c) = three_users(&app).await;
-    let (dm, _) = conversations::open_direct(core, &a, b.id, None)
-        .await
-        .unwrap();
+    let dm = direct_chat(&app, &a, &b).await;
     let r = messages::send(
         core,
         &c,
@@ -144,9 +142,7 @@ async fn group_rights_belong_to_the_admin() {
     let app = spawn_app().await;
     let core = &app.core;
     let (a, b, c) = three_users(&app).await;
-    let g = groups::create_group(core, &a, "g", None, &[b.id], Kind::Group, None)
-        .await
-        .unwrap();
+    let g = group(&app, &a, &[b.id]).await;
     assert!(matches!(
         groups::add_member(core, b.id, g.id, c.id, None).await,
         Err(Error::PermissionDenied(_))

@@ -1,5 +1,6 @@
 //! Arrange steps that go through the core directly, for the tests of core rules:
-//! users, a text message, and calls with the bus events they publish.
+//! users, a direct chat, a group, a text message, and calls with the bus events
+//! they publish.
 
 use std::{future::Future, panic::Location, sync::Arc, time::Duration};
 
@@ -7,10 +8,12 @@ use chatwire::core::{
     CoreRef,
     bus::{Event, EventKind},
     calls::{self, CallChange, CallEvent, CallInfo, CallType},
+    conversations::groups,
     identity::accounts::{self, NewUser},
     messages::NewMessage,
+    model::Kind,
 };
-use entity::users;
+use entity::{conversations, users};
 use tokio::sync::broadcast::Receiver;
 
 use super::TestApp;
@@ -53,6 +56,25 @@ pub async fn three_online(app: &TestApp) -> (users::Model, users::Model, users::
         app.core.calls.endpoint_up(u.id);
     }
     (a, b, c)
+}
+
+/// The direct chat of `a` and `b`, opened by `a`.
+pub async fn direct_chat(
+    app: &TestApp,
+    a: &users::Model,
+    b: &users::Model,
+) -> conversations::Model {
+    chatwire::core::conversations::open_direct(&app.core, a, b.id, None)
+        .await
+        .unwrap()
+        .0
+}
+
+/// A group "g" made by `admin` with `members`.
+pub async fn group(app: &TestApp, admin: &users::Model, members: &[i64]) -> conversations::Model {
+    groups::create_group(&app.core, admin, "g", None, members, Kind::Group, None)
+        .await
+        .unwrap()
 }
 
 pub fn text(conv: i64, content: &str) -> NewMessage<'_> {
