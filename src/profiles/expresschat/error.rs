@@ -147,9 +147,13 @@ fn fail(socket: &SocketRef, channel: &'static str, event: &str, e: &Error) {
     emit(socket, channel, &Failure { message });
 }
 
-/// The `Message` of a `*-fail` event. Internal causes stay in the log.
+/// The `Message` of a `*-fail` event: the original's words where it had any
+/// (its `add-member` was the only operation that checked anything), ours
+/// otherwise. Internal causes stay in the log.
 fn fail_message(event: &str, e: &Error) -> String {
     match (event, e) {
+        ("add-member", Error::PermissionDenied(_)) => "You Should be admin to add a member".into(),
+        ("add-member", Error::Conflict(_)) => "Already in Group".into(),
         (_, Error::Internal) => "Something went wrong".into(),
         (_, Error::NotFound(_)) => "Group or member not found".into(),
         (_, other) => other.to_string(),
@@ -208,8 +212,16 @@ mod tests {
     }
 
     #[test]
-    fn fail_messages_hide_internal_causes() {
+    fn fail_messages_are_the_originals_where_it_had_them() {
         let denied = Error::PermissionDenied("only the admin can do that");
+        assert_eq!(
+            fail_message("add-member", &denied),
+            "You Should be admin to add a member"
+        );
+        assert_eq!(
+            fail_message("add-member", &Error::Conflict("user is already a member")),
+            "Already in Group"
+        );
         assert_eq!(
             fail_message("kickout", &Error::Internal),
             "Something went wrong"

@@ -240,7 +240,7 @@ async fn kicked_out(io: &SocketIo, a: &Audience, conversation: &ConvRef, member:
 /// `group-left-success` to the member who left, `user-left-grp` to the rest.
 async fn member_left(io: &SocketIo, a: &Audience, conversation: &ConvRef, member: i64) {
     let left = GroupLeft {
-        message: "You left the group",
+        message: "Group Left Successfully",
         group_id: chat_id(conversation.id),
     };
     emit_to_users(io, [member], None, "group-left-success", &left).await;
