@@ -142,8 +142,16 @@ async fn verify(
     Ok((session_cookies(&ctx, jar, session), Html(VERIFIED_PAGE)).into_response())
 }
 
-const VERIFIED_PAGE: &str = "<!doctype html><html><head><meta charset=\"utf-8\"><title>Email verified</title></head>\
-<body><h1>Email verified</h1><p>Your email is verified and you are logged in.</p><p><a href=\"/\">Open the chat</a></p></body></html>";
+/// The web verification's page. Like the original's, it moves on to the chat
+/// (`/`) after 6 seconds, here with a meta refresh (no script needed); the link
+/// stays for whoever is faster or has refreshes turned off.
+const VERIFIED_PAGE: &str = concat!(
+    "<!doctype html><html><head><meta charset=\"utf-8\">",
+    "<meta http-equiv=\"refresh\" content=\"6; url=/\">",
+    "<title>Email verified</title></head><body><h1>Email verified</h1>",
+    "<p>Your email is verified and you are logged in. Taking you to the chat…</p>",
+    "<p><a href=\"/\">Open the chat</a></p></body></html>",
+);
 
 async fn logout(State(ctx): State<Arc<Ctx>>, jar: CookieJar) -> (CookieJar, Json<Note>) {
     if let Some(refresh) = jar.get("refresh_token").map(|c| c.value().to_owned())
@@ -187,7 +195,8 @@ async fn update_access_token(
 ) -> Result<(CookieJar, Json<Note>), RestError> {
     let b = body(b);
     // Only a token this server issued and that is still valid becomes the cookie.
-    let token = present(&b.acess_token)
+    let token = b
+        .token()
         .filter(|t| auth::verify_access(&ctx.core, t).is_ok())
         .ok_or(RestError::InvalidAccessToken)?;
     let cookie = auth_cookie(
