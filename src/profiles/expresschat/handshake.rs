@@ -1,17 +1,17 @@
-//! expresschat's handshake: tokens from cookies (web) or query (Android), never a
-//! rejected handshake (`auth-failure` after connect instead), the optional
-//! `access-token`, then the three greeting events in order before any event of the
-//! client is handled.
+//! Accepting an expresschat connection: tokens from cookies (web) or query
+//! (Android), never a rejected handshake (`auth-failure` after connect instead),
+//! the optional `access-token`, then the three greeting events in order before
+//! any event of the client is handled (they wait in the socket's inbox).
 
 use std::sync::Arc;
 
-use serde_json::json;
 use socketioxide::extract::SocketRef;
 
-use super::{Ctx, realtime, wire::*};
+use super::{Ctx, events, wire::*};
 use crate::core::{
     Result, conversations, identity::accounts, identity::auth, model::Kind, presence,
 };
+use crate::profiles::kit;
 use crate::transport::socketio::{self, emit};
 
 /// The authenticated user of a socket, set by the handshake.
@@ -24,6 +24,8 @@ struct Session {
     new_access: Option<String>,
 }
 
+/// Registers namespace `/`: the handshake as its connect middleware, then
+/// [`connected`].
 pub fn register(ctx: Arc<Ctx>) {
     let io = ctx.io.clone();
     let for_mw = ctx.clone();
@@ -44,69 +46,61 @@ pub fn register(ctx: Arc<Ctx>) {
     );
 }
 
-/// Reads the tokens from cookies or query, never rejects: a failed handshake is
-/// answered after connect with `auth-failure` (what the original client expects).
+/// Reads the tokens and, when they name a user, stores the session and opens the
+/// socket's inbox. Never rejects: a socket without a session is answered after
+/// connect with `auth-failure` (what the original client listens for).
 async fn handshake(ctx: &Ctx, socket: &SocketRef) {
-    let parts = socket.req_parts();
-    let mut access = None;
-    let mut refresh = None;
-    for header in parts.headers.get_all(axum::http::header::COOKIE) {
-        for c in cookie::Cookie::split_parse(header.to_str().unwrap_or_default()).flatten() {
-            match c.name() {
-                "access_token" => access = Some(c.value().to_owned()),
-                "refresh_token" => refresh = Some(c.value().to_owned()),
-                _ => {}
-            }
-        }
-    }
-    if let Some(q) = parts.uri.query() {
-        for (k, v) in form_urlencoded::parse(q.as_bytes()) {
-            match k.as_ref() {
-                "accessToken" if access.is_none() => access = Some(v.into_owned()),
-                "refreshToken" if refresh.is_none() => refresh = Some(v.into_owned()),
-                _ => {}
-            }
-        }
-    }
-    // (user id, fresh access token if one was minted)
-    let verified = match access.as_deref().map(|t| auth::verify_access(&ctx.core, t)) {
-        Some(Ok(user_id)) => Some((user_id, None)),
-        // An expired (or absent) access token with a good refresh token: mint a
-        // new access token and tell the client (`access-token`).
-        Some(Err(auth::AccessError::Expired)) | None => match refresh {
-            Some(r) => auth::access_from_refresh(&ctx.core, &r)
-                .await
-                .ok()
-                .map(|(user_id, token)| (user_id, Some(token))),
-            None => None,
-        },
-        Some(Err(auth::AccessError::Invalid)) => None,
-    };
-    // The user must still exist and be verified.
-    let session = match verified {
-        Some((user_id, new_access)) => match accounts::get(&ctx.core, user_id).await {
-            Ok(u) if u.email_verified => Some(Session {
-                user: Arc::new(u),
-                new_access,
-            }),
-            _ => None,
-        },
-        None => None,
-    };
-    if let Some(s) = session {
+    let (access, refresh) = credentials(socket);
+    if let Some(s) = authenticate(ctx, access, refresh).await {
         socket.join(socketio::user_room(s.user.id));
         socket.extensions.insert(s);
         socketio::prepare_inbox(socket, ctx.inbox_capacity);
     }
 }
 
+/// The access and refresh tokens: cookies (the web client), else the query
+/// (`accessToken` / `refreshToken`, the Android client).
+fn credentials(socket: &SocketRef) -> (Option<String>, Option<String>) {
+    let parts = socket.req_parts();
+    let access = kit::cookie(&parts.headers, "access_token")
+        .or_else(|| kit::query_param(&parts.uri, "accessToken"));
+    let refresh = kit::cookie(&parts.headers, "refresh_token")
+        .or_else(|| kit::query_param(&parts.uri, "refreshToken"));
+    (access, refresh)
+}
+
+/// The session of a good access token, or of a good refresh token when the
+/// access token has expired or is absent (with a new access token for the
+/// client). The user must still exist and be verified.
+async fn authenticate(
+    ctx: &Ctx,
+    access: Option<String>,
+    refresh: Option<String>,
+) -> Option<Session> {
+    let (user_id, new_access) = match access.as_deref().map(|t| auth::verify_access(&ctx.core, t)) {
+        Some(Ok(user_id)) => (user_id, None),
+        Some(Err(auth::AccessError::Expired)) | None => {
+            let (user_id, token) = auth::access_from_refresh(&ctx.core, &refresh?).await.ok()?;
+            (user_id, Some(token))
+        }
+        Some(Err(auth::AccessError::Invalid)) => return None,
+    };
+    let user = accounts::get(&ctx.core, user_id)
+        .await
+        .ok()
+        .filter(|u| u.email_verified)?;
+    Some(Session {
+        user: Arc::new(user),
+        new_access,
+    })
+}
+
 async fn connected(ctx: Arc<Ctx>, socket: SocketRef) {
     let Some(Session { user, new_access }) = socket.extensions.get::<Session>() else {
-        emit(
-            &socket,
-            "auth-failure",
-            &json!({"reason": "Authentication failed"}),
-        );
+        let failure = AuthFailure {
+            reason: "Authentication failed",
+        };
+        emit(&socket, "auth-failure", &failure);
         let _ = socket.disconnect();
         return;
     };
@@ -120,7 +114,13 @@ async fn connected(ctx: Arc<Ctx>, socket: SocketRef) {
         }
     });
     if let Some(token) = &new_access {
-        emit(&socket, "access-token", &json!({"accessToken": token}));
+        emit(
+            &socket,
+            "access-token",
+            &AccessToken {
+                access_token: token,
+            },
+        );
     }
     if let Err(e) = greet(&ctx, &socket, &user).await {
         tracing::debug!(error = %e, "expresschat greeting failed");
@@ -130,7 +130,7 @@ async fn connected(ctx: Arc<Ctx>, socket: SocketRef) {
     socketio::start_inbox(&socket, "expresschat", move |job| {
         let ctx = wctx.clone();
         let user = user.clone();
-        async move { realtime::handle(&ctx, &user, job).await }
+        async move { events::handle(&ctx, &user, job).await }
     });
 }
 
@@ -177,11 +177,11 @@ async fn join_chat_rooms(
 /// The three events after connect, in order.
 async fn greet(ctx: &Ctx, socket: &SocketRef, user: &entity::users::Model) -> Result<()> {
     let me = user.id;
-    emit(
-        socket,
-        "user-id",
-        &json!({"userId": user_id(me), "userName": user.name}),
-    );
+    let hello = UserIdOut {
+        user_id: user_id(me),
+        user_name: &user.name,
+    };
+    emit(socket, "user-id", &hello);
     // One listing for both kinds (the database once), split here.
     let generation = ctx.core.members.generation();
     let (direct, groups): (Vec<_>, Vec<_>) =
@@ -195,11 +195,11 @@ async fn greet(ctx: &Ctx, socket: &SocketRef, user: &entity::users::Model) -> Re
         .map(|s| s.conversation.id)
         .collect();
     join_chat_rooms(ctx, socket, me, &listed, generation).await?;
-    let personal: Vec<PersonalChatEntry> = direct
+    let personal_chat_list = direct
         .into_iter()
         .map(|s| PersonalChatEntry {
             id: chat_id(s.conversation.id),
-            last_chat: timestamp(conversations::last_activity(&s.conversation)),
+            last_chat: kit::timestamp(conversations::last_activity(&s.conversation)),
             partner: s.partner.map(|p| p.1).unwrap_or_default(),
             unread: s.unread,
         })
@@ -207,17 +207,21 @@ async fn greet(ctx: &Ctx, socket: &SocketRef, user: &entity::users::Model) -> Re
     emit(
         socket,
         "personal-chat-list",
-        &json!({"PersonalChatList": personal}),
+        &PersonalChatList { personal_chat_list },
     );
-    let groups: Vec<GroupChatEntry> = groups
+    let group_chat_list = groups
         .into_iter()
         .map(|s| GroupChatEntry {
             id: chat_id(s.conversation.id),
             name: s.conversation.name.clone().unwrap_or_default(),
-            last_chat: timestamp(conversations::last_activity(&s.conversation)),
+            last_chat: kit::timestamp(conversations::last_activity(&s.conversation)),
             unread: s.unread,
         })
         .collect();
-    emit(socket, "group-chat-list", &json!({"GroupChatList": groups}));
+    emit(
+        socket,
+        "group-chat-list",
+        &GroupChatList { group_chat_list },
+    );
     Ok(())
 }
