@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { io } from "socket.io-client";
 import { startServer, closeAll, BIN, once } from "./helpers.mjs";
-import { loginCalls } from "./calls_helpers.mjs";
+import { loginCalls } from "./calls-lib.mjs";
 
 let server;
 const sockets = [];
