@@ -96,8 +96,10 @@ async fn login(
     session(&ctx, StatusCode::OK, &user)
 }
 
-/// `POST /api/auth/register {name, email, password}`. Registration creates a
-/// verified user at once: the calls frontend has no verification step.
+/// `POST /api/auth/register {name, email, password}` (or `username`, or both:
+/// `name` wins). Without either the name is the email's local part.
+/// Registration creates a verified user at once: the calls frontend has no
+/// verification step.
 async fn register(
     State(ctx): State<Arc<Ctx>>,
     b: Result<Json<RegisterBody>, JsonRejection>,
@@ -106,7 +108,8 @@ async fn register(
     let (Some(email), Some(password)) = (present(&b.email), b.password.clone()) else {
         return Err(Error::invalid("email and password are required").into());
     };
-    let name = present(&b.name)
+    let name = b
+        .display_name()
         .map(str::to_owned)
         .unwrap_or_else(|| email.split('@').next().unwrap_or(email).to_owned());
     let new = NewUser {

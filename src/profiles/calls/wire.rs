@@ -11,7 +11,7 @@ use crate::core::{
     bus::MessageOut,
     calls::{CallInfo, CallType},
 };
-use crate::profiles::kit::{Id, timestamp};
+use crate::profiles::kit::{Id, present, timestamp};
 
 /// An id as this profile renders it: the decimal string of the numeric id.
 pub fn id_str(id: i64) -> String {
@@ -26,10 +26,6 @@ pub fn message_type(t: Option<&str>) -> Result<&'static str> {
         "file" => Ok("file"),
         _ => Err(Error::invalid("type must be text, image or file")),
     }
-}
-
-pub fn call_type(t: &str) -> Result<CallType> {
-    CallType::parse(t).ok_or_else(|| Error::invalid("callType must be voice or video"))
 }
 
 // ---- client -> server (Socket.IO events)
@@ -67,13 +63,28 @@ pub struct TypingTo {
     pub to: Id,
 }
 
-/// `call:initiate {to, callType}`.
+/// `call:initiate {to, callType}`; `type` is read when `callType` is absent.
+/// Two fields rather than a serde alias: with an alias, a payload carrying both
+/// is refused as a duplicate field.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Initiate {
     pub to: Id,
-    #[serde(alias = "type")]
-    pub call_type: String,
+    #[serde(default)]
+    pub call_type: Option<String>,
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+}
+
+impl Initiate {
+    /// `callType`, else `type`: voice or video.
+    pub fn call_type(&self) -> Result<CallType> {
+        let Some(t) = self.call_type.as_deref().or(self.kind.as_deref()) else {
+            // The words serde used when `type` was an alias of `callType`.
+            return Err(Error::invalid("invalid data: missing field `callType`"));
+        };
+        CallType::parse(t).ok_or_else(|| Error::invalid("callType must be voice or video"))
+    }
 }
 
 /// `call:respond {callId, response, to}`; `to` is ignored (the call names its
@@ -112,12 +123,23 @@ pub struct LoginBody {
     pub password: Option<String>,
 }
 
+/// `POST /api/auth/register {name, email, password}`; a sign-up form may send
+/// `username` instead, or both (two fields, not a serde alias, which would
+/// refuse a body with both as a duplicate field).
 #[derive(Debug, Default, Deserialize)]
 pub struct RegisterBody {
-    #[serde(alias = "username")]
     pub name: Option<String>,
+    pub username: Option<String>,
     pub email: Option<String>,
     pub password: Option<String>,
+}
+
+impl RegisterBody {
+    /// The display name: `name`, else `username` (blank ones do not count), so
+    /// `name` wins when the two disagree.
+    pub fn display_name(&self) -> Option<&str> {
+        present(&self.name).or_else(|| present(&self.username))
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -408,6 +430,23 @@ mod tests {
         assert_eq!(b.to.get("user").unwrap(), 7);
         assert!(Id::parse("u7").get("user").is_err());
         assert!(serde_json::from_str::<TypingTo>(r#"{"to":true}"#).is_err());
+    }
+
+    #[test]
+    fn a_field_and_its_other_name_may_come_together() {
+        let body = |v: serde_json::Value| serde_json::from_value::<RegisterBody>(v).unwrap();
+        let both = body(serde_json::json!({"name": "Ann", "username": "ann1"}));
+        assert_eq!(both.display_name(), Some("Ann"));
+        let blank_name = body(serde_json::json!({"name": " ", "username": "ann1"}));
+        assert_eq!(blank_name.display_name(), Some("ann1"));
+        assert_eq!(body(serde_json::json!({})).display_name(), None);
+
+        let call = |v: serde_json::Value| serde_json::from_value::<Initiate>(v).unwrap();
+        let both = call(serde_json::json!({"to": "2", "callType": "video", "type": "voice"}));
+        assert_eq!(both.call_type().unwrap(), CallType::Video);
+        let only_type = call(serde_json::json!({"to": "2", "type": "voice"}));
+        assert_eq!(only_type.call_type().unwrap(), CallType::Voice);
+        assert!(call(serde_json::json!({"to": "2"})).call_type().is_err());
     }
 
     #[test]

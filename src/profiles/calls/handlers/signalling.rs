@@ -8,7 +8,7 @@ use socketioxide::extract::SocketRef;
 use crate::core::{Error, Result, calls};
 use crate::profiles::calls::{
     Ctx,
-    wire::{Ack, CallFailed, CallOffer, Done, EndCall, Initiate, Respond, call_type},
+    wire::{Ack, CallFailed, CallOffer, Done, EndCall, Initiate, Respond},
 };
 use crate::transport::socketio::emit;
 
@@ -16,7 +16,7 @@ use crate::transport::socketio::emit;
 /// `call:failed {message, reason:"user_unavailable"}` to the asking socket when
 /// the callee cannot ring (unknown, or with no joined calls socket).
 pub async fn initiate(ctx: &Ctx, me: &users::Model, s: &SocketRef, p: Initiate) -> Result<Ack> {
-    let kind = call_type(&p.call_type)?;
+    let kind = p.call_type()?;
     let callee = p.to.get("user");
     // Counted before the callee is looked at: probing who is online costs too.
     ctx.calls.check(&me.id)?;
