@@ -17,9 +17,21 @@ pub fn init_tracing(filter: &str, format: LogFormat) {
             .with(fmt::layer().json().with_writer(std::io::stderr))
             .try_init(),
         LogFormat::Human => registry
-            .with(fmt::layer().with_writer(std::io::stderr))
+            .with(
+                fmt::layer()
+                    .with_ansi(colour_logs())
+                    .with_writer(std::io::stderr),
+            )
             .try_init(),
     };
+}
+
+/// Colour codes only for a person at a terminal: a log written to a file or a
+/// pipe (systemd, docker, `2> log`) would carry `\e[..m` sequences inside its
+/// fields. `NO_COLOR` (no-color.org) turns them off at a terminal too.
+fn colour_logs() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
 /// The process-wide Prometheus handle, installing the recorder on first use.

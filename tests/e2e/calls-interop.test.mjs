@@ -6,8 +6,8 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, closeAll, makeUser } from "./helpers.mjs";
-import { registerCalls, loginCalls, joinCalls, ask } from "./calls_helpers.mjs";
+import { startServer, closeAll, makeUser, ask } from "./helpers.mjs";
+import { registerCalls, loginCalls, joinCalls } from "./calls-lib.mjs";
 
 let server;
 

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { io } from "socket.io-client";
 import { startServer, closeAll, BIN, once } from "./helpers.mjs";
-import { loginCalls } from "./calls_helpers.mjs";
+import { loginCalls } from "./calls-lib.mjs";
 
 let server;
 const sockets = [];
@@ -25,6 +25,7 @@ after(async () => {
 function demo() {
   return execFileSync(BIN, ["demo"], {
     env: { ...process.env, DATABASE_URL: server.databaseUrl, CHATWIRE_LOG: "warn" },
+    cwd: server.dir, // where the server keeps its secrets file on PostgreSQL
     encoding: "utf8",
   });
 }

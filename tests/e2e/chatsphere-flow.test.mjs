@@ -4,7 +4,8 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startSphere, makeUser, makeRoom, api, serverSocket, uiSocket, closeAllSockets } from "./chatsphere-lib.mjs";
+import { closeAllSockets } from "./ws-helpers.mjs";
+import { startSphere, makeUser, makeRoom, api, serverSocket, uiSocket } from "./chatsphere-lib.mjs";
 
 let sphere;
 before(async () => {

@@ -12,8 +12,8 @@ import {
   sphereSocket,
   serverSocket,
   uiSocket,
-  closeAllSockets,
 } from "./chatsphere-lib.mjs";
+import { closeAllSockets } from "./ws-helpers.mjs";
 
 let sphere;
 before(async () => {

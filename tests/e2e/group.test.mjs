@@ -12,10 +12,23 @@
 // - A member who has left, been kicked out, or whose group was deleted can no longer
 //   send to or fetch that group; refused requests may get an error event or nothing, but
 //   never the group's data, and the members see nothing.
+//
+// "Nobody else got it" is checked against a later delivery to the same socket (a
+// throwaway group's notice, groupBarrier) with expectNoneBefore, not a fixed wait.
 
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, connectUser, makeUser, closeAll, barrier, rand, sleep } from "./helpers.mjs";
+import {
+  startServer,
+  connectUser,
+  makeUser,
+  closeAll,
+  barrier,
+  groupBarrier,
+  expectNoneBefore,
+  rand,
+  sleep,
+} from "./helpers.mjs";
 
 let server;
 let base;
@@ -85,13 +98,12 @@ async function listedGroup(user, groupId) {
   return c.groups.find((g) => g._id === groupId);
 }
 
-/** sends from `who`, proves processing, asserts no one in `nobody` got a group message. */
+/** sends from `who`; no one in `nobody` gets a group message before who's next delivery to them. */
 async function assertRefusedSend(who, groupId, nobody) {
   const content = "refused " + rand(6);
   who.socket.emit("send-group-message", { GroupId: groupId, Content: content });
-  await barrier(who.socket);
-  await nobody[0].rec.expectNone("receive-group-message");
-  for (const u of nobody.slice(1)) await u.rec.expectNone("receive-group-message", 0);
+  const told = groupBarrier(who, nobody);
+  for (const u of nobody) await expectNoneBefore(u.rec, "receive-group-message", told(u.rec));
   return content;
 }
 
@@ -106,9 +118,9 @@ async function assertRefusedFetch(who, groupId, secret) {
 
 test("create-group-chat: creator gets -creator only, participants -receiver, outsiders nothing", async () => {
   const g = await createGroup(ann, [ben, cat]);
-  await barrier(ann.socket);
-  await ann.rec.expectNone("create-group-chat-receiver");
-  await dan.rec.expectNone(["create-group-chat-receiver", "create-group-chat-creator"], 0);
+  const told = groupBarrier(ann, [dan]);
+  await expectNoneBefore(ann.rec, "create-group-chat-receiver", told(ann.rec));
+  await expectNoneBefore(dan.rec, ["create-group-chat-receiver", "create-group-chat-creator"], told(dan.rec));
   for (const u of [ann, ben, cat]) {
     const entry = await listedGroup(u, g.id);
     assert.ok(entry, `${u.name} lists the new group`);
@@ -129,18 +141,16 @@ test("send/read group messages: other members on every tab, no echo, acks to oth
   assert.deepEqual(await ann.rec.next("receive-group-message"), expected);
   assert.deepEqual(await cat.rec.next("receive-group-message"), expected);
   assert.deepEqual(await catTab2.rec.next("receive-group-message"), expected);
-  await barrier(ben.socket);
-  await ben.rec.expectNone("receive-group-message");
-  await dan.rec.expectNone("receive-group-message", 0);
+  const toldSent = groupBarrier(ben, [dan]);
+  await expectNoneBefore(ben.rec, "receive-group-message", toldSent(ben.rec));
+  await expectNoneBefore(dan.rec, "receive-group-message", toldSent(dan.rec));
 
   cat.socket.emit("read-group-message", { GroupId: g.id });
   const ack = { Reader: cat.id, ChatId: g.id };
   assert.deepEqual(await ann.rec.next("read-grp-msg-ack"), ack);
   assert.deepEqual(await ben.rec.next("read-grp-msg-ack"), ack);
-  await barrier(cat.socket);
-  await cat.rec.expectNone("read-grp-msg-ack");
-  await catTab2.rec.expectNone("read-grp-msg-ack", 0);
-  await dan.rec.expectNone("read-grp-msg-ack", 0);
+  const toldRead = groupBarrier(cat, [dan]);
+  for (const r of [cat.rec, catTab2.rec, dan.rec]) await expectNoneBefore(r, "read-grp-msg-ack", toldRead(r));
   catTab2.socket.disconnect();
 });
 
@@ -215,9 +225,9 @@ test("add-member: non-admin and already-member fail; success to all members, new
   assertFail(await ben.rec.next("add-member-fail"), "non-admin add-member");
   ann.socket.emit("add-member", { GroupId: g.id, Member: ben.id });
   assertFail(await ann.rec.next("add-member-fail"), "already a member");
-  await barrier(ann.socket);
-  await dan.rec.expectNone(["new-grp-added", "add-member-success"]);
-  await cat.rec.expectNone("add-member-success", 0);
+  const told = groupBarrier(ann, [dan, cat]);
+  await expectNoneBefore(dan.rec, ["new-grp-added", "add-member-success"], told(dan.rec));
+  await expectNoneBefore(cat.rec, "add-member-success", told(cat.rec));
   assert.equal(Object.keys((await fetchGroup(ann, g.id)).Participants).length, 3);
 
   ann.socket.emit("add-member", { GroupId: g.id, Member: dan.id });
@@ -226,8 +236,7 @@ test("add-member: non-admin and already-member fail; success to all members, new
   assert.deepEqual(await ben.rec.next("add-member-success"), ok);
   assert.deepEqual(await cat.rec.next("add-member-success"), ok);
   assert.deepEqual(await dan.rec.next("new-grp-added"), { ChatId: g.id });
-  await barrier(ann.socket);
-  await eve.rec.expectNone(["new-grp-added", "add-member-success"]);
+  await expectNoneBefore(eve.rec, ["new-grp-added", "add-member-success"], groupBarrier(ann, [eve])(eve.rec));
 
   // the new member is a full member now
   const gc = await fetchGroup(dan, g.id);
@@ -263,9 +272,9 @@ test("kickout: non-admin refused (Fix); admin kicks; kicked member is out", asyn
 
   ben.socket.emit("kickout", { GroupId: g.id, Member: cat.id });
   assertFail(await ben.rec.next("kickout-fail"), "non-admin kickout");
-  await barrier(ben.socket);
-  await cat.rec.expectNone(["kicked-out", "someone-kicked-out"]);
-  await ann.rec.expectNone("someone-kicked-out", 0);
+  const told = groupBarrier(ben, [cat, ann]);
+  await expectNoneBefore(cat.rec, ["kicked-out", "someone-kicked-out"], told(cat.rec));
+  await expectNoneBefore(ann.rec, "someone-kicked-out", told(ann.rec));
   assert.ok((await fetchGroup(ann, g.id)).Participants[cat.id], "cat still a member");
 
   ann.socket.emit("kickout", { GroupId: g.id, Member: cat.id });
@@ -273,9 +282,9 @@ test("kickout: non-admin refused (Fix); admin kicks; kicked member is out", asyn
   assert.deepEqual(await cat.rec.next("kicked-out"), { GroupId: g.id, GroupName: g.name });
   assert.deepEqual(await ben.rec.next("someone-kicked-out"), { GroupId: g.id });
   assert.deepEqual(await dan.rec.next("someone-kicked-out"), { GroupId: g.id });
-  await barrier(ann.socket);
-  await ann.rec.expectNone("someone-kicked-out");
-  await cat.rec.expectNone("someone-kicked-out", 0);
+  const toldKicked = groupBarrier(ann, [cat]);
+  await expectNoneBefore(ann.rec, "someone-kicked-out", toldKicked(ann.rec));
+  await expectNoneBefore(cat.rec, "someone-kicked-out", toldKicked(cat.rec));
 
   const gc = await fetchGroup(ann, g.id);
   assert.equal(gc.Participants[cat.id], undefined, "cat removed");
@@ -284,7 +293,7 @@ test("kickout: non-admin refused (Fix); admin kicks; kicked member is out", asyn
   // the kicked member no longer gets the group's messages
   ann.socket.emit("send-group-message", { GroupId: g.id, Content: "after kick" });
   await ben.rec.next("receive-group-message");
-  await cat.rec.expectNone("receive-group-message");
+  await expectNoneBefore(cat.rec, "receive-group-message", groupBarrier(ann, [cat])(cat.rec));
   assert.equal(await listedGroup(cat, g.id), undefined);
 });
 
@@ -292,16 +301,14 @@ test("change-admin: non-admin refused (Fix); -creator to self, -receiver to the 
   const g = await createGroup(ann, [ben, cat]);
   cat.socket.emit("change-admin", { GroupId: g.id, Member: cat.id });
   assertFail(await cat.rec.next("change-admin-fail"), "non-admin change-admin");
-  await barrier(cat.socket);
-  await ann.rec.expectNone("change-admin-success-receiver");
+  await expectNoneBefore(ann.rec, "change-admin-success-receiver", groupBarrier(cat, [ann])(ann.rec));
   assert.equal((await fetchGroup(ann, g.id)).Admin, ann.id);
 
   ann.socket.emit("change-admin", { GroupId: g.id, Member: ben.id });
   assert.deepEqual(await ann.rec.next("change-admin-success-creator"), { GroupId: g.id });
   assert.deepEqual(await ben.rec.next("change-admin-success-receiver"), { GroupId: g.id });
   assert.deepEqual(await cat.rec.next("change-admin-success-receiver"), { GroupId: g.id });
-  await barrier(ann.socket);
-  await ann.rec.expectNone("change-admin-success-receiver");
+  await expectNoneBefore(ann.rec, "change-admin-success-receiver", groupBarrier(ann)(ann.rec));
   assert.equal((await fetchGroup(cat, g.id)).Admin, ben.id);
 
   // the old admin has lost the rights, the new one has them
@@ -318,8 +325,7 @@ test("leave-grp: admin gets group-left-fail; member leaves, remaining members to
   ann.socket.emit("leave-grp", { GroupId: g.id });
   const fail = await ann.rec.nextEntry("group-left-fail");
   assert.ok(fail.args.length === 0 || fail.args[0] == null, `no payload, got ${JSON.stringify(fail.args)}`);
-  await barrier(ann.socket);
-  await ben.rec.expectNone("user-left-grp");
+  await expectNoneBefore(ben.rec, "user-left-grp", groupBarrier(ann, [ben])(ben.rec));
   assert.equal(Object.keys((await fetchGroup(ann, g.id)).Participants).length, 3);
 
   cat.socket.emit("leave-grp", { GroupId: g.id });
@@ -331,14 +337,13 @@ test("leave-grp: admin gets group-left-fail; member leaves, remaining members to
     assert.equal(left.GroupId, g.id);
     assert.ok(left.User !== undefined && left.User !== null, "User present");
   }
-  await barrier(cat.socket);
-  await cat.rec.expectNone("user-left-grp");
+  await expectNoneBefore(cat.rec, "user-left-grp", groupBarrier(cat)(cat.rec));
   assert.equal((await fetchGroup(ann, g.id)).Participants[cat.id], undefined);
   await assertRefusedSend(cat, g.id, [ann, ben]);
   // the one who left no longer gets the group's messages
   ann.socket.emit("send-group-message", { GroupId: g.id, Content: "after leave" });
   await ben.rec.next("receive-group-message");
-  await cat.rec.expectNone("receive-group-message");
+  await expectNoneBefore(cat.rec, "receive-group-message", groupBarrier(ann, [cat])(cat.rec));
   assert.equal(await listedGroup(cat, g.id), undefined);
 });
 
@@ -351,17 +356,16 @@ test("delete-grp: non-admin refused (Fix); admin deletes, members told, group go
 
   ben.socket.emit("delete-grp", { GroupId: g.id });
   assertFail(await ben.rec.next("delete-grp-fail"), "non-admin delete-grp");
-  await barrier(ben.socket);
-  await cat.rec.expectNone("delete-grp-success-receiver");
+  await expectNoneBefore(cat.rec, "delete-grp-success-receiver", groupBarrier(ben, [cat])(cat.rec));
   assert.equal((await fetchGroup(cat, g.id)).Name, g.name, "still there");
 
   ann.socket.emit("delete-grp", { GroupId: g.id });
   assert.deepEqual(await ann.rec.next("delete-group-chat-creator"), { GroupId: g.id });
   assert.deepEqual(await ben.rec.next("delete-grp-success-receiver"), { GroupId: g.id });
   assert.deepEqual(await cat.rec.next("delete-grp-success-receiver"), { GroupId: g.id });
-  await barrier(ann.socket);
-  await ann.rec.expectNone("delete-grp-success-receiver");
-  await dan.rec.expectNone("delete-grp-success-receiver", 0);
+  const told = groupBarrier(ann, [dan]);
+  await expectNoneBefore(ann.rec, "delete-grp-success-receiver", told(ann.rec));
+  await expectNoneBefore(dan.rec, "delete-grp-success-receiver", told(dan.rec));
 
   for (const u of [ann, ben, cat]) assert.equal(await listedGroup(u, g.id), undefined);
   await assertRefusedSend(ben, g.id, [ann, cat]);
@@ -382,9 +386,10 @@ test("outsiders cannot use a group's id for anything", async () => {
   eve.socket.emit("change-admin", { GroupId: g.id, Member: eve.id });
   eve.socket.emit("leave-grp", { GroupId: g.id });
   eve.socket.emit("delete-grp", { GroupId: g.id });
-  await barrier(eve.socket);
-  await ann.rec.expectNone();
-  await ben.rec.expectNone(undefined, 0);
+  const told = groupBarrier(eve, [ann, ben]);
+  await expectNoneBefore(ann.rec, undefined, told(ann.rec));
+  await expectNoneBefore(ben.rec, undefined, told(ben.rec));
+  await told(eve.rec); // eve's own deliveries so far have arrived too
   for (const e of ["new-grp-added", "kickout-successful", "change-admin-success-creator",
     "group-left-success", "delete-group-chat-creator"]) {
     assert.equal(eve.rec.all(e).length, 0, `outsider must not get ${e}`);

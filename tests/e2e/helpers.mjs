@@ -1,9 +1,15 @@
-// Shared harness for chatwire end-to-end tests (node --test, Node >= 20).
+// Shared harness for chatwire end-to-end tests (node --test, Node >= 20): the server,
+// REST, the in-order event log every realtime client records into, and Socket.IO.
 //
-// startServer() spawns `chatwire serve` on ephemeral ports with a fresh database,
-// parses the listener lines from stdout and the console mailer's JSON log lines from
-// stderr. The other helpers drive the expresschat profile the way its original web
-// client does: REST with fetch, realtime with socket.io-client 4.
+// - startServer() spawns `chatwire serve` on ephemeral ports with a fresh database,
+//   parses the listener lines from stdout and the console mailer's JSON log lines
+//   from stderr.
+// - REST helpers (request, signup/verify/login) use fetch.
+// - eventLog() records a connection's events in arrival order; expectNoneBefore()
+//   is the "nothing arrived" check against a later delivery (a barrier). The raw
+//   WebSocket client (ws-helpers.mjs) records into the same log.
+// - Socket.IO clients (socket.io-client 4) and the expresschat helpers drive the
+//   expresschat profile the way its original web client does.
 
 import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, createWriteStream } from "node:fs";
@@ -380,106 +386,139 @@ export function tokensFromCookieHeader(cookie) {
   return { accessToken: out.access_token, refreshToken: out.refresh_token };
 }
 
-// ---------------------------------------------------------------- Socket.IO
+// ---------------------------------------------------------------- Event log
+//
+// A client records what it receives, in arrival order, as entries
+// {event, consumed, ...}: Socket.IO entries carry `args`, raw WebSocket entries
+// carry `frame`. A `match` is an event name, a list of names, a predicate on the
+// entry, or undefined for any event (Socket.IO's "$connect"-style pseudo-events
+// excepted).
 
-/**
- * Records every incoming event of a socket (attach before connecting).
- * Pseudo-events: "$connect", "$disconnect" (payload = reason), "$connect_error".
- */
-export function recorder(socket) {
-  const log = []; // {event, args, consumed}
-  const waiters = []; // {event, resolve}
-  const push = (event, args) => {
-    const entry = { event, args, consumed: false, at: Date.now() };
-    log.push(entry);
-    const i = waiters.findIndex((w) => w.events.includes(event));
-    if (i >= 0) {
-      const [w] = waiters.splice(i, 1);
-      entry.consumed = true;
-      w.resolve(entry);
+const LIFECYCLE = new Set(["$connect", "$disconnect", "$connect_error"]);
+
+function matches(match, entry) {
+  if (match === undefined) return !LIFECYCLE.has(entry.event);
+  if (typeof match === "function") return match(entry);
+  return [].concat(match).includes(entry.event);
+}
+
+const describe = (match) =>
+  match === undefined ? "any event" : typeof match === "function" ? "a matching event" : JSON.stringify(match);
+
+const show = (e) => `${e.event} ${JSON.stringify(e.frame ?? e.args)}`.slice(0, 300);
+
+/** An empty log; the client calls `push(entry)` for each event it receives. */
+export function eventLog() {
+  const log = [];
+  const waiters = []; // {match, consume, resolve}
+
+  function wait(match, consume, timeoutMs) {
+    const e = log.find((x) => !x.consumed && matches(match, x));
+    if (e) {
+      if (consume) e.consumed = true;
+      return Promise.resolve(e);
     }
-  };
-  socket.onAny((event, ...args) => push(event, args));
-  socket.on("connect", () => push("$connect", []));
-  socket.on("disconnect", (reason) => push("$disconnect", [reason]));
-  socket.on("connect_error", (err) => push("$connect_error", [err]));
+    return new Promise((resolve, reject) => {
+      const w = {
+        match,
+        consume,
+        resolve: (entry) => {
+          clearTimeout(t);
+          resolve(entry);
+        },
+      };
+      const t = setTimeout(() => {
+        waiters.splice(waiters.indexOf(w), 1);
+        reject(
+          new Error(
+            `timeout (${timeoutMs} ms) waiting for ${describe(match)}; received so far: ${JSON.stringify(
+              log.map((x) => x.event),
+            )}`,
+          ),
+        );
+      }, timeoutMs);
+      waiters.push(w);
+    });
+  }
 
-  const rec = {
+  return {
     log,
-    /** names of all events received so far, in order */
-    get events() {
-      return log.map((e) => e.event);
-    },
-    /** all payloads (first arg) of `event` received so far */
-    all(event) {
-      return log.filter((e) => e.event === event).map((e) => e.args[0]);
-    },
-    /** unconsumed occurrences of `event` */
-    pending(event) {
-      return log.filter((e) => !e.consumed && (event === undefined || e.event === event));
-    },
-    /** resolve with the full entry {event,args} of the next unconsumed `event` */
-    nextEntry(event, timeoutMs = 3000) {
-      return rec.nextOf([event], timeoutMs);
-    },
-    /** resolve with the entry of the next unconsumed event among `events` */
-    nextOf(events, timeoutMs = 3000) {
-      const e = log.find((x) => !x.consumed && events.includes(x.event));
-      if (e) {
-        e.consumed = true;
-        return Promise.resolve(e);
+    push(entry) {
+      entry.consumed = false;
+      log.push(entry);
+      for (const w of [...waiters]) {
+        if (!matches(w.match, entry) || (w.consume && entry.consumed)) continue;
+        if (w.consume) entry.consumed = true;
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(entry);
       }
-      return new Promise((res, rej) => {
-        const w = {
-          events,
-          resolve: (entry) => {
-            clearTimeout(t);
-            res(entry);
-          },
-        };
-        const t = setTimeout(() => {
-          const k = waiters.indexOf(w);
-          if (k >= 0) waiters.splice(k, 1);
-          rej(
-            new Error(
-              `timeout (${timeoutMs} ms) waiting for ${JSON.stringify(events)}; received so far: ${JSON.stringify(
-                log.map((x) => x.event),
-              )}`,
-            ),
-          );
-        }, timeoutMs);
-        waiters.push(w);
-      });
     },
-    /** resolve with the payload (first argument) of the next unconsumed `event` */
-    async next(event, timeoutMs = 3000) {
-      return (await rec.nextEntry(event, timeoutMs)).args[0];
-    },
-    /** consume everything received so far */
+    /** Resolves with the next unconsumed entry matching `match`, and consumes it. */
+    nextEntry: (match, timeoutMs = 3000) => wait(match, true, timeoutMs),
+    /** Resolves with the next unconsumed entry matching `match`, leaving it to be consumed. */
+    seen: (match, timeoutMs = 3000) => wait(match, false, timeoutMs),
+    /** Unconsumed entries matching `match`. */
+    pending: (match) => log.filter((e) => !e.consumed && matches(match, e)),
+    /** Consumes everything received so far. */
     drain() {
       for (const e of log) e.consumed = true;
     },
     /**
-     * Bounded negative wait: after `ms`, fail if any unconsumed occurrence of one of
-     * `events` (or of any event if none given) is present. Use after a later event has
-     * proved that the server processed the earlier request.
+     * Timed negative wait, for where no barrier exists (say why at the call): after
+     * `ms`, fails if an unconsumed entry matching `match` arrived.
      */
-    async expectNone(events, ms = 300) {
-      const list = events === undefined ? undefined : [].concat(events);
+    async expectNone(match, ms = 300) {
       await new Promise((r) => setTimeout(r, ms));
-      const bad = log.filter(
-        (e) =>
-          !e.consumed &&
-          !e.event.startsWith("$") &&
-          (list === undefined || list.includes(e.event)),
-      );
-      if (bad.length) {
-        throw new Error(
-          `unexpected event(s): ${bad.map((e) => `${e.event} ${JSON.stringify(e.args).slice(0, 300)}`).join("; ")}`,
-        );
-      }
+      const bad = log.filter((e) => !e.consumed && matches(match, e));
+      if (bad.length) throw new Error(`unexpected event(s): ${bad.map(show).join("; ")}`);
     },
   };
+}
+
+/**
+ * The "nothing arrived" check, without a fixed wait. `barrier` resolves with an
+ * entry of `rec` (from rec.nextEntry or rec.seen) that the server sends to this
+ * connection after it would have sent the forbidden event, such as one caused
+ * only once the forbidden action was handled. A connection receives in order, so
+ * this fails if an unconsumed entry matching `forbidden` came before the barrier.
+ * The barrier's own match must not match a forbidden event, and its kind must be
+ * ordered with the forbidden one: a direct answer to a request is not ordered with
+ * the deliveries the server renders from its bus, so check a delivery against a
+ * later delivery. Returns the barrier entry.
+ */
+export async function expectNoneBefore(rec, forbidden, barrier, label = "") {
+  const mark = await barrier;
+  const end = rec.log.indexOf(mark);
+  if (end < 0) throw new Error("expectNoneBefore: the barrier is not an entry of this log");
+  const bad = rec.log.slice(0, end).filter((e) => !e.consumed && matches(forbidden, e));
+  if (bad.length) {
+    throw new Error(`${label ? `${label}: ` : ""}arrived before ${show(mark)}: ${bad.map(show).join("; ")}`);
+  }
+  return mark;
+}
+
+// ---------------------------------------------------------------- Socket.IO
+
+/**
+ * Records every incoming event of a socket (attach before connecting) in an
+ * eventLog of {event, args}. Pseudo-events: "$connect", "$disconnect" (payload =
+ * reason), "$connect_error".
+ */
+export function recorder(socket) {
+  const rec = eventLog();
+  const push = (event, args) => rec.push({ event, args, at: Date.now() });
+  socket.onAny((event, ...args) => push(event, args));
+  socket.on("connect", () => push("$connect", []));
+  socket.on("disconnect", (reason) => push("$disconnect", [reason]));
+  socket.on("connect_error", (err) => push("$connect_error", [err]));
+  /** names of all events received so far, in order */
+  Object.defineProperty(rec, "events", { get: () => rec.log.map((e) => e.event) });
+  /** all payloads (first arg) of `event` received so far */
+  rec.all = (event) => rec.log.filter((e) => e.event === event).map((e) => e.args[0]);
+  /** resolve with the entry of the next unconsumed event among `events` */
+  rec.nextOf = (events, timeoutMs = 3000) => rec.nextEntry(events, timeoutMs);
+  /** resolve with the payload (first argument) of the next unconsumed `event` */
+  rec.next = async (event, timeoutMs = 3000) => (await rec.nextEntry(event, timeoutMs)).args[0];
   return rec;
 }
 
@@ -500,18 +539,22 @@ export function once(socket, event, timeoutMs = 3000) {
 
 const openSockets = new Set();
 
-/** Create (not connected) a socket with a recorder attached as `socket.rec`. */
-export function makeSocket(base, cookie, { transports, query, upgrade } = {}) {
+/**
+ * Create (not connected) a socket with a recorder attached as `socket.rec`.
+ * `cookie` and `headers` become extra headers; `auth` is the handshake's auth.
+ */
+export function makeSocket(base, cookie, { transports, query, upgrade, auth, headers } = {}) {
   const opts = {
     forceNew: true,
     reconnection: false,
     autoConnect: false,
     timeout: 5000,
   };
-  if (cookie) opts.extraHeaders = { cookie };
+  if (cookie || headers) opts.extraHeaders = { ...headers, ...(cookie ? { cookie } : {}) };
   if (transports) opts.transports = transports;
   if (query) opts.query = query;
   if (upgrade !== undefined) opts.upgrade = upgrade;
+  if (auth) opts.auth = auth;
   const socket = io(base, opts);
   socket.rec = recorder(socket);
   openSockets.add(socket);
@@ -533,6 +576,28 @@ export async function connect(base, cookie, opts = {}) {
   return socket;
 }
 
+/** Emit with an ack and a timeout (socket.io-client 4 `timeout().emitWithAck`). */
+export function ask(socket, event, data, timeoutMs = 3000) {
+  return socket.timeout(timeoutMs).emitWithAck(event, data);
+}
+
+/** Wait for `socket` to be disconnected (client side). */
+export function disconnected(socket) {
+  if (!socket.connected) return Promise.resolve();
+  return new Promise((r) => socket.once("disconnect", () => r()));
+}
+
+export function closeAll() {
+  for (const s of openSockets) {
+    try {
+      s.disconnect();
+    } catch {}
+  }
+  openSockets.clear();
+}
+
+// ---------------------------------------------------------------- expresschat
+
 /**
  * Connect an authenticated user and consume the three greeting events.
  * Returns {socket, rec, userId, userName, personal, groups}.
@@ -553,15 +618,6 @@ export async function connectUser(base, cookie, opts = {}) {
   };
 }
 
-export function closeAll() {
-  for (const s of openSockets) {
-    try {
-      s.disconnect();
-    } catch {}
-  }
-  openSockets.clear();
-}
-
 /**
  * Full user: signup+verify+login, connected and greeted. Returns
  * {name, email, password, cookie, id, socket, rec, ...}.
@@ -576,11 +632,26 @@ export async function makeUser(server, prefix = "User", opts = {}) {
 
 /**
  * Round trip on the same socket that proves earlier events from it were processed
- * (the server handles a connection's events in arrival order).
+ * (the server handles a connection's events in arrival order). Its answer is sent
+ * directly, not through the bus: it does not order deliveries to other users.
  */
 export async function barrier(sock) {
   sock.emit("fetch-user-details", {});
   return sock.rec.next("user-details");
+}
+
+/**
+ * A barrier for expresschat deliveries (see expectNoneBefore): `creator` (anything
+ * with a `socket`) makes a throwaway group with `members`, and every socket of
+ * each of them is told on the bus (`create-group-chat-creator` / `-receiver`),
+ * after every delivery published before. Call it from the socket whose earlier
+ * requests are checked, or once a delivery of the checked action was seen.
+ * Returns `notice(rec)`: the promise of that notice's entry on `rec`.
+ */
+export function groupBarrier(creator, members = []) {
+  const Name = `barrier ${rand(6)}`;
+  creator.socket.emit("create-group-chat", { Name, Description: "", Participants: members.map((m) => m.id) });
+  return (rec) => rec.nextEntry((e) => e.event.startsWith("create-group-chat-") && e.args[0]?.Name === Name);
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

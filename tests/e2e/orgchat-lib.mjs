@@ -1,14 +1,13 @@
-// orgchat end-to-end helpers: REST (register, login, rooms) with fetch, and one
-// client shape over both realtime transports the frontend uses:
-// - raw WebSocket (`ws`): frames `{event, data}` out, `{type, ...}` in;
-// - Socket.IO 4 (`socket.io-client`): the same event names, `data` as the payload.
-// Both clients record what arrives; `next(event)` awaits the next unconsumed one
-// with a timeout, `expectNone(events, ms)` is the bounded negative wait to use
-// after a later event has proved the server processed the earlier request.
+// orgchat end-to-end helpers: REST (register, login, rooms), and one client shape
+// over both realtime transports the frontend uses:
+// - raw WebSocket (ws-helpers.mjs): frames `{event, data}` out, `{type, ...}` in;
+// - Socket.IO 4 (helpers.mjs): the same event names, `data` as the payload.
+// Both clients are event logs (expectNoneBefore works on either); `next(event)`
+// answers the frame or payload as its transport carries it, `nextPayload(event)`
+// and `payload(entry)` the payload as the Socket.IO client sees it.
 
-import WebSocket from "ws";
-import { io } from "socket.io-client";
-import { post, get, rand, recorder } from "./helpers.mjs";
+import { post, get, rand, makeSocket, ask } from "./helpers.mjs";
+import { openSocket, wsUrl } from "./ws-helpers.mjs";
 
 export { rand };
 
@@ -45,146 +44,63 @@ export async function createRoom(base, user, name, invitedUsers) {
 
 export const listRooms = (base, user, query = "") => get(base, `/api/chat${query}`, bearer(user.accessToken));
 
-/** ws:// URL of a listener's http:// URL. */
-export const wsUrl = (base, path = "/") => base.replace(/^http/, "ws") + path;
-
-const open = new Set();
-
 /**
  * A raw WebSocket client. `via`: "query" (?token=) or "header" (Authorization).
  * Resolves once open; rejects with {status} when the upgrade is refused.
  */
-export function rawClient(base, token, { via = "query" } = {}) {
+export async function rawClient(base, token, { via = "query" } = {}) {
   const url = via === "query" && token ? wsUrl(base, `/?token=${encodeURIComponent(token)}`) : wsUrl(base);
   const headers = via === "header" && token ? { authorization: `Bearer ${token}` } : {};
-  const ws = new WebSocket(url, { headers });
-  const log = [];
-  const waiters = [];
-  let closeInfo = null;
-  const closeWaiters = [];
-  ws.on("message", (buf, isBinary) => {
-    let frame;
-    try {
-      frame = JSON.parse(buf.toString());
-    } catch {
-      frame = { type: "$unparseable", raw: buf.toString(), isBinary };
-    }
-    const entry = { event: frame.type, frame, consumed: false };
-    log.push(entry);
-    const i = waiters.findIndex((w) => w.event === entry.event);
-    if (i >= 0) {
-      const [w] = waiters.splice(i, 1);
-      entry.consumed = true;
-      w.resolve(entry.frame);
-    }
-  });
-  ws.on("close", (code, reason) => {
-    open.delete(client);
-    closeInfo = { code, reason: reason.toString() };
-    for (const w of closeWaiters.splice(0)) w(closeInfo);
-  });
-  const client = {
+  const client = await openSocket(url, { headers });
+  return Object.assign(client, {
     kind: "raw",
-    ws,
-    log,
     emit(event, data) {
-      ws.send(JSON.stringify(data === undefined ? { event } : { event, data }));
+      client.send(data === undefined ? { event } : { event, data });
     },
-    sendText(text) {
-      ws.send(text);
-    },
-    /** The next unconsumed frame of `type`. */
-    next(event, timeoutMs = 3000) {
-      const e = log.find((x) => !x.consumed && x.event === event);
-      if (e) {
-        e.consumed = true;
-        return Promise.resolve(e.frame);
-      }
-      return new Promise((res, rej) => {
-        const w = { event, resolve: (f) => (clearTimeout(t), res(f)) };
-        const t = setTimeout(() => {
-          waiters.splice(waiters.indexOf(w), 1);
-          rej(new Error(`raw: timeout waiting for ${event}; got ${JSON.stringify(log.map((x) => x.event))}`));
-        }, timeoutMs);
-        waiters.push(w);
-      });
-    },
-    /** The payload as the Socket.IO client would see it. */
-    async nextPayload(event, timeoutMs) {
-      const f = await client.next(event, timeoutMs);
-      if (event === "notification" || event === "newMessage") return f.message;
-      const { type, ...rest } = f;
+    /** The payload of an entry as the Socket.IO client would see it. */
+    payload(e) {
+      if (e.event === "notification" || e.event === "newMessage") return e.frame.message;
+      const { type, ...rest } = e.frame;
       return rest;
     },
-    drain() {
-      for (const e of log) e.consumed = true;
-    },
-    async expectNone(events, ms = 250) {
-      await new Promise((r) => setTimeout(r, ms));
-      const bad = log.filter((e) => !e.consumed && (!events || [].concat(events).includes(e.event)));
-      if (bad.length) throw new Error(`raw: unexpected ${bad.map((e) => JSON.stringify(e.frame)).join("; ")}`);
-    },
-    closed(timeoutMs = 3000) {
-      if (closeInfo) return Promise.resolve(closeInfo);
-      return new Promise((res, rej) => {
-        const t = setTimeout(() => rej(new Error("raw: not closed in time")), timeoutMs);
-        closeWaiters.push((c) => (clearTimeout(t), res(c)));
-      });
-    },
-    close() {
-      try {
-        ws.close();
-      } catch {}
-    },
-  };
-  open.add(client);
-  return new Promise((res, rej) => {
-    ws.once("open", () => res(client));
-    ws.once("unexpected-response", (_req, resp) => {
-      let body = "";
-      resp.on("data", (c) => (body += c));
-      resp.on("end", () => rej(Object.assign(new Error(`upgrade refused ${resp.statusCode}`), { status: resp.statusCode, body })));
-    });
-    ws.once("error", (e) => rej(e));
+    nextPayload: async (event, timeoutMs) => client.payload(await client.nextEntry(event, timeoutMs)),
   });
 }
 
 /** A Socket.IO client authenticated with `auth.token` (or as `opts` say). */
-export function sioClient(base, token, { via = "auth", transports } = {}) {
-  const opts = { forceNew: true, reconnection: false, timeout: 5000, autoConnect: false };
-  if (transports) opts.transports = transports;
+export async function sioClient(base, token, { via = "auth", transports } = {}) {
+  const opts = { transports };
   if (via === "auth" && token) opts.auth = { token };
   if (via === "query" && token) opts.query = { token };
-  if (via === "header" && token) opts.extraHeaders = { authorization: `Bearer ${token}` };
-  const socket = io(base, opts);
-  const rec = recorder(socket);
+  if (via === "header" && token) opts.headers = { authorization: `Bearer ${token}` };
+  const socket = makeSocket(base, undefined, opts);
+  const rec = socket.rec;
   const client = {
     kind: "sio",
     socket,
     rec,
+    log: rec.log,
+    next: rec.next,
+    nextEntry: rec.nextEntry,
+    seen: rec.seen,
+    drain: rec.drain,
+    expectNone: rec.expectNone,
     emit(event, data) {
       if (data === undefined) socket.emit(event);
       else socket.emit(event, data);
     },
-    emitWithAck(event, data) {
-      return socket.timeout(3000).emitWithAck(event, data);
-    },
-    next: (event, timeoutMs) => rec.next(event, timeoutMs),
+    emitWithAck: (event, data) => ask(socket, event, data),
+    payload: (e) => e.args[0],
     nextPayload: (event, timeoutMs) => rec.next(event, timeoutMs),
-    drain: () => rec.drain(),
-    expectNone: (events, ms = 250) => rec.expectNone(events, ms),
     close() {
       socket.disconnect();
     },
   };
-  open.add(client);
-  return new Promise((res, rej) => {
-    rec.nextOf(["$connect", "$connect_error"], 5000).then(
-      (e) => (e.event === "$connect" ? res(client) : rej(Object.assign(new Error("connect_error"), { message: e.args[0]?.message }))),
-      rej,
-    );
-    socket.connect();
-  });
+  const connected = rec.nextOf(["$connect", "$connect_error"], 5000);
+  socket.connect();
+  const e = await connected;
+  if (e.event === "$connect_error") throw new Error(e.args[0]?.message);
+  return client;
 }
 
 /** Either transport by name. */
@@ -201,9 +117,4 @@ export async function barrier(client) {
     const e = await client.nextPayload("error");
     if (e.message && e.message.includes(tag)) return;
   }
-}
-
-export function closeAllClients() {
-  for (const c of open) c.close();
-  open.clear();
 }

@@ -16,6 +16,9 @@
 // - A refused request from a non-participant may be answered with an error event or with
 //   nothing, but never with the chat's data, and never reaches the participants.
 // - When `Unread` is 0 the client hides the counter: Unread is the number 0, not absent.
+//
+// "Nobody else got it" is checked against a later delivery to the same socket (a
+// throwaway group's notice, groupBarrier) with expectNoneBefore, not a fixed wait.
 
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
@@ -27,6 +30,8 @@ import {
   makeUser,
   closeAll,
   barrier,
+  groupBarrier,
+  expectNoneBefore,
   rand,
   sleep,
 } from "./helpers.mjs";
@@ -132,9 +137,9 @@ test("check-chat / create-personal-chat: both sides notified, then Exists:1 both
     ChatId: chatId,
     Partner: alice.name,
   });
-  // nobody else heard about it
-  await barrier(carol.socket);
-  await carol.rec.expectNone(["create-personal-chat-partner", "create-personal-chat-creator"], 100);
+  // nobody else heard about it: carol's next delivery from alice comes first
+  const told = groupBarrier(alice, [carol]);
+  await expectNoneBefore(carol.rec, ["create-personal-chat-partner", "create-personal-chat-creator"], told(carol.rec));
   // a new connection lists it on both sides
   const a2 = await connectUser(base, alice.cookie);
   const b2 = await connectUser(base, bob.cookie);
@@ -160,13 +165,10 @@ test("send-personal-message: every tab of the receiver gets it; no echo; nobody 
   const expected = { ChatId: chatId, Content: content, Sender: alice.name };
   assert.deepEqual(await bob.rec.next("receive-personal-message"), expected);
   assert.deepEqual(await bobTab2.rec.next("receive-personal-message"), expected);
-  await barrier(alice.socket);
-  await Promise.all([
-    alice.rec.expectNone("receive-personal-message"),
-    aliceTab2.rec.expectNone("receive-personal-message", 0),
-    carol.rec.expectNone("receive-personal-message", 0),
-    dave.rec.expectNone("receive-personal-message", 0),
-  ]);
+  const told = groupBarrier(alice, [carol, dave]);
+  for (const u of [alice, aliceTab2, carol, dave]) {
+    await expectNoneBefore(u.rec, "receive-personal-message", told(u.rec));
+  }
 
   // and back: bob replies from his second tab; alice's tabs both get it, bob's first tab not
   const reply = "hi alice " + rand(6);
@@ -174,10 +176,10 @@ test("send-personal-message: every tab of the receiver gets it; no echo; nobody 
   const back = { ChatId: chatId, Content: reply, Sender: bob.name };
   assert.deepEqual(await alice.rec.next("receive-personal-message"), back);
   assert.deepEqual(await aliceTab2.rec.next("receive-personal-message"), back);
-  await barrier(bobTab2.socket);
-  await bobTab2.rec.expectNone("receive-personal-message");
+  const toldBob = groupBarrier(bobTab2);
+  await expectNoneBefore(bobTab2.rec, "receive-personal-message", toldBob(bobTab2.rec));
   // Assumption: the sender's other tabs are not sent its own message (contract: receiver only)
-  await bob.rec.expectNone("receive-personal-message", 0);
+  await expectNoneBefore(bob.rec, "receive-personal-message", toldBob(bob.rec));
 
   aliceTab2.socket.disconnect();
   bobTab2.socket.disconnect();
@@ -191,9 +193,9 @@ test("read-personal-message: ack to the partner (every tab), never to the reader
   bob.socket.emit("read-personal-message", { ChatId: chatId });
   assert.deepEqual(await alice.rec.next("read-personal-msg-ack"), { ChatId: chatId });
   assert.deepEqual(await aliceTab2.rec.next("read-personal-msg-ack"), { ChatId: chatId });
-  await barrier(bob.socket);
-  await bob.rec.expectNone("read-personal-msg-ack");
-  await carol.rec.expectNone("read-personal-msg-ack", 0);
+  const told = groupBarrier(bob, [carol]);
+  await expectNoneBefore(bob.rec, "read-personal-msg-ack", told(bob.rec));
+  await expectNoneBefore(carol.rec, "read-personal-msg-ack", told(carol.rec));
   aliceTab2.socket.disconnect();
 });
 
@@ -301,7 +303,7 @@ test("unread counts and LastChat order in personal-chat-list after reconnect", a
   assert.equal(byId3[chatCB].Unread, 1);
   // and the ack went to dave's connections only
   await d2.rec.next("read-personal-msg-ack");
-  await bob.rec.expectNone("read-personal-msg-ack", 0);
+  await expectNoneBefore(bob.rec, "read-personal-msg-ack", groupBarrier(b2)(bob.rec));
   for (const c of [b2, d2, b3]) c.socket.disconnect();
 });
 
@@ -310,9 +312,9 @@ test("self chat: send-self-message answers nothing; fetch-self-chat newest first
   const tab2 = await connectUser(base, me.cookie);
   const contents = ["note one", "note two", "note three"];
   for (const c of contents) me.socket.emit("send-self-message", { Content: c });
-  await barrier(me.socket);
-  await me.rec.expectNone();
-  await tab2.rec.expectNone(undefined, 0);
+  const told = groupBarrier(me);
+  await expectNoneBefore(me.rec, undefined, told(me.rec));
+  await expectNoneBefore(tab2.rec, undefined, told(tab2.rec));
   me.socket.emit("fetch-self-chat", {});
   const sc = await me.rec.next("self-chat");
   assert.deepEqual(Object.keys(sc).sort(), ["Messages", "Name"]);
@@ -344,10 +346,10 @@ test("non-participants cannot send, read or fetch a personal chat", async () => 
   dave.socket.emit("read-personal-message", { ChatId: chatId });
   dave.socket.emit("fetch-personal-chat", { ChatId: chatId, Partner: alice.name });
   await barrier(dave.socket);
-  await Promise.all([
-    alice.rec.expectNone(["receive-personal-message", "read-personal-msg-ack"]),
-    bob.rec.expectNone(["receive-personal-message", "read-personal-msg-ack"], 0),
-  ]);
+  const told = groupBarrier(dave, [alice, bob]);
+  for (const u of [alice, bob]) {
+    await expectNoneBefore(u.rec, ["receive-personal-message", "read-personal-msg-ack"], told(u.rec));
+  }
   for (const pc of dave.rec.pending("personal-chat").map((e) => e.args[0])) {
     assert.ok(
       !JSON.stringify(pc).includes(secret),

@@ -15,14 +15,14 @@
 
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, connectUser, makeUser, closeAll, barrier, rand } from "./helpers.mjs";
+import { startServer, connectUser, makeUser, closeAll, barrier, expectNoneBefore, rand } from "./helpers.mjs";
 
 const HUGE = Number(process.env.CHATWIRE_E2E_HUGE || 100_000);
 
 let server;
 let base;
-let amy, bo, cy, dee; // amy+bo personal chat; amy(admin)+bo+cy group; dee outsider
-let chatId, groupId;
+let amy, bo, cy, dee; // amy+bo personal chat; amy(admin)+bo+cy group; dee outsider (but for cy+dee's chat)
+let chatId, groupId, cyDee;
 
 before(async () => {
   server = await startServer();
@@ -40,6 +40,9 @@ before(async () => {
   groupId = (await amy.rec.next("create-group-chat-creator")).GroupId;
   await bo.rec.next("create-group-chat-receiver");
   await cy.rec.next("create-group-chat-receiver");
+  cy.socket.emit("create-personal-chat", { Receiver: dee.id, Partner: dee.name, UserName: cy.name });
+  cyDee = (await cy.rec.next("create-personal-chat-creator")).ChatId;
+  await dee.rec.next("create-personal-chat-partner");
 });
 
 beforeEach(() => {
@@ -103,19 +106,29 @@ function variants(valid, fields) {
   return out;
 }
 
+/**
+ * Later deliveries (read acks on the bus) to amy, bo, cy and dee: cy reads the
+ * group (amy and bo are told), cy and dee read their chat (each tells the other).
+ * Call once the requests to check were handled (barrier()); returns
+ * `later(user)`, the promise of that user's ack entry, a barrier for expectNoneBefore.
+ */
+function laterDeliveries() {
+  cy.socket.emit("read-group-message", { GroupId: groupId });
+  cy.socket.emit("read-personal-message", { ChatId: cyDee });
+  dee.socket.emit("read-personal-message", { ChatId: cyDee });
+  const byCy = (e) => e.event === "read-grp-msg-ack" && e.args[0].Reader === cy.id;
+  const onCyDee = (e) => e.event === "read-personal-msg-ack" && e.args[0].ChatId === cyDee;
+  return (u) => u.rec.nextEntry(u === cy || u === dee ? onCyDee : byCy);
+}
+
 /** emit every variant from `who`, then prove the socket works and nobody got anything. */
 async function hammer(who, event, valid, fields, { watchers = [amy, bo, cy, dee] } = {}) {
   for (const args of variants(valid, fields)) who.socket.emit(event, ...args);
   const d = await barrier(who.socket);
   assert.equal(d.Id, who.id, `socket of ${who.name} still works after malformed ${event}`);
-  await new Promise((r) => setTimeout(r, 300));
+  const later = laterDeliveries();
   for (const w of watchers) {
-    const got = w.rec.pending().filter((e) => SUCCESS_EVENTS.includes(e.event));
-    assert.deepEqual(
-      got.map((e) => `${e.event} ${JSON.stringify(e.args).slice(0, 200)}`),
-      [],
-      `${w.name} must get nothing from malformed ${event}`,
-    );
+    await expectNoneBefore(w.rec, SUCCESS_EVENTS, later(w), `${w.name} must get nothing from malformed ${event}`);
   }
   assert.equal(server.exited, null, "server alive");
 }
@@ -200,7 +213,9 @@ test("create-group-chat with junk inside Participants creates nothing", async ()
     amy.socket.emit("create-group-chat", { Name: "Junk", Description: "x", Participants });
   }
   await barrier(amy.socket);
-  await bo.rec.expectNone("create-group-chat-receiver");
+  const later = laterDeliveries();
+  await expectNoneBefore(bo.rec, "create-group-chat-receiver", later(bo));
+  await later(amy);
   assert.equal(amy.rec.pending("create-group-chat-creator").length, 0);
 });
 
@@ -222,10 +237,9 @@ test("unknown ids are refused: nonexistent chat, group and user ids", async () =
     amy.socket.emit("delete-grp", { GroupId: id });
   }
   await barrier(amy.socket);
-  await new Promise((r) => setTimeout(r, 300));
+  const later = laterDeliveries();
   for (const w of [amy, bo, cy, dee]) {
-    const got = w.rec.pending().filter((e) => SUCCESS_EVENTS.includes(e.event));
-    assert.deepEqual(got.map((e) => e.event), [], `${w.name} got nothing`);
+    await expectNoneBefore(w.rec, SUCCESS_EVENTS, later(w), `${w.name} got nothing`);
   }
   // the self chat id is not a personal or group chat for others either
   dee.socket.emit("send-personal-message", { ChatId: amy.id, Content: "into amy's self chat" });
@@ -262,8 +276,9 @@ test("unknown events, binary and deeply nested payloads are ignored", async () =
   amy.socket.emit("send-personal-message", { ChatId: chatId, Content: deep(3000) });
   amy.socket.emit("send-group-message", { GroupId: groupId, Content: deep(3000) });
   await barrier(amy.socket);
-  await bo.rec.expectNone(["receive-personal-message", "receive-group-message"]);
-  await cy.rec.expectNone("receive-group-message", 0);
+  const later = laterDeliveries();
+  await expectNoneBefore(bo.rec, ["receive-personal-message", "receive-group-message"], later(bo));
+  await expectNoneBefore(cy.rec, "receive-group-message", later(cy));
   await assertPersonalRoundTrip();
 });
 
@@ -275,8 +290,10 @@ test(`huge content (${HUGE} chars) is refused; the socket keeps working`, async 
   amy.socket.emit("create-group-chat", { Name: huge, Description: "d", Participants: [bo.id] });
   const d = await barrier(amy.socket);
   assert.equal(d.Id, amy.id);
-  await bo.rec.expectNone(["receive-personal-message", "receive-group-message", "create-group-chat-receiver"]);
-  await cy.rec.expectNone("receive-group-message", 0);
+  const later = laterDeliveries();
+  await expectNoneBefore(bo.rec, ["receive-personal-message", "receive-group-message", "create-group-chat-receiver"], later(bo));
+  await expectNoneBefore(cy.rec, "receive-group-message", later(cy));
+  await later(amy);
   assert.equal(amy.rec.pending("create-group-chat-creator").length, 0);
   const ok = await assertPersonalRoundTrip();
   amy.socket.emit("fetch-personal-chat", { ChatId: chatId, Partner: bo.name });

@@ -1,10 +1,10 @@
-// testcore end-to-end helpers: REST under /api/v1 with fetch, and a raw `ws`
-// client that records frames; `next()` awaits the next unconsumed frame with a
-// timeout, `expectNone(ms)` is the bounded negative wait to use after a later
-// event has proved the server processed the earlier frames.
+// testcore end-to-end helpers: REST under /api/v1 with fetch, the relay's
+// WebSocket URL and credentials (the clients are ws-helpers.mjs's; relayed frames
+// carry no `type`, so `next()` awaits the next unconsumed frame of any kind), and
+// the frame shape.
 
-import WebSocket from "ws";
 import { request, rand } from "./helpers.mjs";
+import { openSocket, wsUrl } from "./ws-helpers.mjs";
 
 export { rand };
 
@@ -32,80 +32,10 @@ export async function room(base, owner, name, others = []) {
   return r.json.data;
 }
 
-export const wsUrl = (base, path = "/ws1/") => base.replace(/^http/, "ws") + path;
-
-const open = new Set();
-
-/** A raw client; resolves once open. `token` goes in `?token=`; `cookie` as a header. */
+/** A relay client; resolves once open. `token` goes in `?token=`; `cookie` as a header. */
 export function tcClient(base, { token, cookie, path = "/ws1/" } = {}) {
   const url = wsUrl(base, token ? `${path}?token=${encodeURIComponent(token)}` : path);
-  const ws = new WebSocket(url, { headers: cookie ? { cookie } : {} });
-  const log = [];
-  const waiters = [];
-  let closeInfo = null;
-  const closeWaiters = [];
-  ws.on("message", (buf) => {
-    const entry = { frame: JSON.parse(buf.toString()), consumed: false };
-    log.push(entry);
-    const w = waiters.shift();
-    if (w) {
-      entry.consumed = true;
-      w(entry.frame);
-    }
-  });
-  ws.on("close", (code, reason) => {
-    open.delete(client);
-    closeInfo = { code, reason: reason.toString() };
-    for (const w of closeWaiters.splice(0)) w(closeInfo);
-  });
-  const client = {
-    ws,
-    log,
-    send(frame) {
-      ws.send(typeof frame === "string" ? frame : JSON.stringify(frame));
-    },
-    next(timeoutMs = 3000) {
-      const e = log.find((x) => !x.consumed);
-      if (e) {
-        e.consumed = true;
-        return Promise.resolve(e.frame);
-      }
-      return new Promise((res, rej) => {
-        const w = (f) => (clearTimeout(t), res(f));
-        const t = setTimeout(() => {
-          waiters.splice(waiters.indexOf(w), 1);
-          rej(new Error(`testcore: no frame within ${timeoutMs} ms`));
-        }, timeoutMs);
-        waiters.push(w);
-      });
-    },
-    async expectNone(ms = 200) {
-      await new Promise((r) => setTimeout(r, ms));
-      const bad = log.filter((e) => !e.consumed);
-      if (bad.length) throw new Error(`testcore: unexpected ${bad.map((e) => JSON.stringify(e.frame)).join("; ")}`);
-    },
-    closed(timeoutMs = 3000) {
-      if (closeInfo) return Promise.resolve(closeInfo);
-      return new Promise((res, rej) => {
-        const t = setTimeout(() => rej(new Error("testcore: not closed in time")), timeoutMs);
-        closeWaiters.push((c) => (clearTimeout(t), res(c)));
-      });
-    },
-    close() {
-      try {
-        ws.close();
-      } catch {}
-    },
-  };
-  open.add(client);
-  return new Promise((resolve, reject) => {
-    ws.once("open", () => resolve(client));
-    ws.once("error", reject);
-  });
-}
-
-export function closeAllClients() {
-  for (const c of open) c.close();
+  return openSocket(url, { headers: cookie ? { cookie } : {} });
 }
 
 /**

@@ -3,12 +3,13 @@
 
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer } from "./helpers.mjs";
-import { tcUser, room, tcClient, closeAllClients, msg, rand, join } from "./testcore-lib.mjs";
+import { startServer, expectNoneBefore } from "./helpers.mjs";
+import { closeAllSockets } from "./ws-helpers.mjs";
+import { tcUser, room, tcClient, msg, rand, join } from "./testcore-lib.mjs";
 
 const servers = [];
 after(async () => {
-  closeAllClients();
+  closeAllSockets();
   for (const s of servers) await s.stop();
 });
 
@@ -56,6 +57,6 @@ test("malformed frames close with 4000 and say why", async () => {
   // Bob's connection is untouched and still relays; it got none of the above.
   const a = await tcClient(base, { token: ann.token });
   a.send(msg("SEND_MESSAGE", name, "ok", "still fine", ann.id));
+  await expectNoneBefore(b, undefined, b.seen((e) => e.frame.MessageId === "ok"));
   assert.equal((await b.next()).MessageId, "ok");
-  await b.expectNone();
 });

@@ -3,12 +3,13 @@
 
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer } from "./helpers.mjs";
-import { tcUser, api, room, tcClient, closeAllClients, msg, rand, join } from "./testcore-lib.mjs";
+import { startServer, expectNoneBefore } from "./helpers.mjs";
+import { closeAllSockets } from "./ws-helpers.mjs";
+import { tcUser, api, room, tcClient, msg, rand, join } from "./testcore-lib.mjs";
 
 const servers = [];
 after(async () => {
-  closeAllClients();
+  closeAllSockets();
   for (const s of servers) await s.stop();
 });
 
@@ -19,6 +20,9 @@ async function server(env = {}) {
 }
 
 const history = async (base, user, name) => (await api(base, "GET", `/ChatQuery/${name}`, user)).json.data[0].messages;
+
+/** Matches the relayed frame with MessageId `id` (and type `type`, when given). */
+const frame = (id, type) => (e) => e.frame.MessageId === id && (!type || e.frame.typeOfMessage === type);
 
 test("relay to the room's other connections, no echo, join on first frame", async () => {
   const base = await server();
@@ -38,16 +42,17 @@ test("relay to the room's other connections, no echo, join on first frame", asyn
 
   a.send(msg("SEND_MESSAGE", name, "a-1", "hello", ann.id));
   assert.deepEqual(await b.next(), msg("SEND_MESSAGE", name, "a-1", "hello", ann.id));
-  // The sender's connections get no echo; Cid never joined the live feed.
-  await a.expectNone();
-  await a2.expectNone();
-  await c.expectNone(0);
 
   await join(base, c, cid, msg("SEND_MESSAGE", name, "c-1", "cid joins", cid.id));
   assert.equal((await b.next()).MessageId, "c-1");
+  // The sender's connections get no echo of a-1: c-1, relayed later, comes first.
+  await expectNoneBefore(a, undefined, a.seen(frame("c-1")));
+  await expectNoneBefore(a2, undefined, a2.seen(frame("c-1")));
   assert.equal((await a.next()).MessageId, "c-1");
   assert.equal((await a2.next()).MessageId, "c-1");
   b.send(msg("SEND_MESSAGE", name, "b-1", "to all", bob.id));
+  // Cid had not joined the live feed when a-1 was relayed: b-1 is his first frame.
+  await expectNoneBefore(c, undefined, c.seen(frame("b-1")));
   assert.equal((await c.next()).MessageId, "b-1");
   assert.equal((await a.next()).MessageId, "b-1");
   assert.equal((await a2.next()).MessageId, "b-1");
@@ -91,7 +96,10 @@ test("edits and deletes: only the author, relayed and persisted", async () => {
   const b3 = await tcClient(base, { token: bob.token });
   b3.send(msg("MODIFI_MESSAGE", name, "nope", "x", bob.id));
   assert.deepEqual(await b3.closed(), { code: 4000, reason: "message not found" });
-  await a.expectNone();
+  // None of it reached Ann: Bob's edit of his own message, sent after, comes first.
+  const b4 = await tcClient(base, { token: bob.token });
+  b4.send(msg("MODIFI_MESSAGE", name, "b-0", "joined, edited", bob.id));
+  await expectNoneBefore(a, undefined, a.nextEntry(frame("b-0", "MODIFI_MESSAGE")));
   assert.equal((await history(base, ann, name))[1].content, "first, edited");
 });
 
@@ -122,7 +130,10 @@ test("chat tokens: the cookie and ?token= admit their own room only", async () =
   // Ann's chat token with Bob's userId: refused.
   viaQuery.send(msg("SEND_MESSAGE", one, "q2", "spoof", bob.id));
   assert.deepEqual(await viaQuery.closed(), { code: 4000, reason: "userId does not match the token" });
-  await b.expectNone();
+  // None of it reached Bob: Ann's edit of c1, sent after, comes first.
+  const ann2 = await tcClient(base, { token: ann.token });
+  ann2.send(msg("MODIFI_MESSAGE", one, "c1", "by cookie, edited", ann.id));
+  await expectNoneBefore(b, undefined, b.nextEntry(frame("c1", "MODIFI_MESSAGE")));
   const h = await history(base, bob, one);
   assert.deepEqual(h.map((m) => m.MessageId), ["b0", "c1", "q1"]);
 });
@@ -137,7 +148,9 @@ test("strict mode off: the original client sends no token", async () => {
   await join(base, b, bob, msg("SEND_MESSAGE", name, "b0", "hi", bob.id));
   a.send(msg("SEND_MESSAGE", name, "a1", "no token", ann.id));
   assert.deepEqual(await b.next(), msg("SEND_MESSAGE", name, "a1", "no token", ann.id));
-  await a.expectNone(0);
+  // No echo of a1: Bob's edit of his own b0, sent after, comes first.
+  b.send(msg("MODIFI_MESSAGE", name, "b0", "hi, edited", bob.id));
+  await expectNoneBefore(a, undefined, a.nextEntry(frame("b0", "MODIFI_MESSAGE")));
   // A connection keeps the user of its first frame.
   a.send(msg("SEND_MESSAGE", name, "a2", "now bob?", bob.id));
   assert.deepEqual(await a.closed(), { code: 4000, reason: "userId does not match the token" });
@@ -147,6 +160,9 @@ test("strict mode off: the original client sends no token", async () => {
   // A token, when given, is still checked.
   const forged = await tcClient(base, { token: "forged" });
   assert.equal((await forged.closed()).code, 4000);
-  await b.expectNone();
+  // None of it reached Bob: Ann's edit of a1, from a new connection, comes first.
+  const ann2 = await tcClient(base);
+  ann2.send(msg("MODIFI_MESSAGE", name, "a1", "no token, edited", ann.id));
+  await expectNoneBefore(b, undefined, b.nextEntry(frame("a1", "MODIFI_MESSAGE")));
   assert.deepEqual((await history(base, ann, name)).map((m) => m.MessageId), ["b0", "a1"]);
 });

@@ -8,7 +8,7 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, connectUser, makeUser, closeAll, barrier, rand, once } from "./helpers.mjs";
+import { startServer, connectUser, makeUser, closeAll, groupBarrier, expectNoneBefore, rand, once } from "./helpers.mjs";
 
 let server;
 let base;
@@ -86,8 +86,7 @@ test("mixed transports between sender and receiver, and a user on both at once",
   const want = { ChatId: chatId, Content: c, Sender: sam.name };
   assert.deepEqual(await b1.rec.next("receive-personal-message"), want);
   assert.deepEqual(await b2.rec.next("receive-personal-message"), want);
-  await barrier(a.socket);
-  await a.rec.expectNone("receive-personal-message");
+  await expectNoneBefore(a.rec, "receive-personal-message", groupBarrier(a)(a.rec));
   for (const x of [a, b1, b2]) x.socket.disconnect();
 });
 

@@ -21,10 +21,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use entity::{conversations, memberships, messages};
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, Set, TransactionTrait,
+    ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, Set,
+    TransactionTrait,
     sea_query::{CaseStatement, Expr, ExprTrait},
 };
 use tokio::sync::{mpsc, oneshot};
@@ -116,13 +117,40 @@ async fn commit(
     drafts: &[&Draft],
 ) -> Result<Vec<Result<MessageOut>>, sea_orm::DbErr> {
     let now = Utc::now();
+    let txn = db.begin().await?;
+    // Sequence numbers first: the write takes SQLite's lock at once.
+    let placed = bump_sequences(&txn, drafts, now).await?;
+    let mut batch = prepare(drafts, &placed, now);
+    let ids = insert_messages(&txn, std::mem::take(&mut batch.rows)).await?;
+    advance_read_pointers(&txn, &batch.read_upto).await?;
+    txn.commit().await?;
+    for out in batch.outcomes.iter_mut().flatten() {
+        out.id = ids
+            .get(&(out.conversation.id, out.seq))
+            .copied()
+            .unwrap_or_default();
+    }
+    Ok(batch.outcomes)
+}
+
+/// Where each draft goes: its sequence number and its conversation, or None when
+/// the conversation is gone.
+struct Placed {
+    slots: Vec<Option<(i64, usize)>>,
+    convs: Vec<conversations::Model>,
+}
+
+/// Moves each conversation's `last_seq` on by its number of messages in the batch,
+/// in one statement, and hands out the numbers in between.
+async fn bump_sequences(
+    txn: &DatabaseTransaction,
+    drafts: &[&Draft],
+    now: DateTime<Utc>,
+) -> Result<Placed, sea_orm::DbErr> {
     let mut by_conv: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
     for (i, d) in drafts.iter().enumerate() {
         by_conv.entry(d.conversation_id).or_default().push(i);
     }
-    let txn = db.begin().await?;
-    // Sequence numbers first: the write takes SQLite's lock at once. Each
-    // conversation's `last_seq` grows by its number of messages in the batch.
     let mut bump = CaseStatement::new();
     for (&conv, idx) in &by_conv {
         bump = bump.case(
@@ -138,10 +166,12 @@ async fn commit(
         )
         .col_expr(conversations::Column::LastMessageAt, Expr::value(now))
         .filter(conversations::Column::Id.is_in(by_conv.keys().copied()))
-        .exec_with_returning(&txn)
+        .exec_with_returning(txn)
         .await?;
-    let mut placed: Vec<Option<(i64, usize)>> = vec![None; drafts.len()];
-    let mut convs: Vec<conversations::Model> = Vec::with_capacity(bumped.len());
+    let mut placed = Placed {
+        slots: vec![None; drafts.len()],
+        convs: Vec::with_capacity(bumped.len()),
+    };
     for c in bumped {
         // A conversation deleted meanwhile is not among them.
         let Some(idx) = by_conv.get(&c.id) else {
@@ -149,40 +179,51 @@ async fn commit(
         };
         let first = c.last_seq - idx.len() as i64 + 1;
         for (k, &i) in idx.iter().enumerate() {
-            placed[i] = Some((first + k as i64, convs.len()));
+            placed.slots[i] = Some((first + k as i64, placed.convs.len()));
         }
-        convs.push(c);
+        placed.convs.push(c);
     }
-    let mut outcomes: Vec<Result<MessageOut>> = Vec::with_capacity(drafts.len());
-    let mut rows = Vec::with_capacity(drafts.len());
-    let mut read_upto: HashMap<(i64, i64), i64> = HashMap::new();
-    for (d, place) in drafts.iter().zip(&placed) {
-        let Some((seq, c)) = *place else {
-            outcomes.push(Err(Error::NotFound("conversation")));
+    Ok(placed)
+}
+
+/// The rows to insert, each draft's outcome (ids filled in after the insert), and
+/// how far each sender has now read (their own message).
+struct Batch {
+    rows: Vec<messages::ActiveModel>,
+    outcomes: Vec<Result<MessageOut>>,
+    read_upto: HashMap<(i64, i64), i64>,
+}
+
+fn prepare(drafts: &[&Draft], placed: &Placed, now: DateTime<Utc>) -> Batch {
+    let mut batch = Batch {
+        rows: Vec::with_capacity(drafts.len()),
+        outcomes: Vec::with_capacity(drafts.len()),
+        read_upto: HashMap::new(),
+    };
+    for (d, slot) in drafts.iter().zip(&placed.slots) {
+        let Some((seq, c)) = *slot else {
+            batch.outcomes.push(Err(Error::NotFound("conversation")));
             continue;
         };
-        let conversation = match ConvRef::of(&convs[c]) {
-            Ok(r) => r,
+        let stored = ConvRef::of(&placed.convs[c]).and_then(|conversation| {
+            let content = match &d.seal {
+                Some(cipher) => cipher.seal(&d.content, &message_aad(d.conversation_id, seq))?,
+                None => d.content.clone(),
+            };
+            Ok((conversation, content))
+        });
+        let (conversation, content) = match stored {
+            Ok(v) => v,
             Err(e) => {
-                outcomes.push(Err(e));
+                batch.outcomes.push(Err(e));
                 continue;
             }
         };
-        let stored = match &d.seal {
-            Some(cipher) => match cipher.seal(&d.content, &message_aad(d.conversation_id, seq)) {
-                Ok(s) => s,
-                Err(e) => {
-                    outcomes.push(Err(e));
-                    continue;
-                }
-            },
-            None => d.content.clone(),
-        };
-        rows.push(messages::ActiveModel {
+        batch.rows.push(messages::ActiveModel {
             conversation_id: Set(d.conversation_id),
             seq: Set(seq),
             sender_id: Set(d.sender_id),
-            content: Set(stored),
+            content: Set(content),
             kind: Set(d.kind.clone()),
             is_encrypted: Set(d.seal.is_some()),
             client_ref: Set(d.client_ref.clone()),
@@ -191,13 +232,12 @@ async fn commit(
             deleted_at: Set(None),
             ..Default::default()
         });
-        // The sender has read their own message.
-        let r = read_upto
+        let r = batch
+            .read_upto
             .entry((d.conversation_id, d.sender_id))
             .or_default();
         *r = std::cmp::max(*r, seq);
-        // Filled in with the row's id below.
-        outcomes.push(Ok(MessageOut {
+        batch.outcomes.push(Ok(MessageOut {
             id: 0,
             conversation,
             seq,
@@ -211,41 +251,52 @@ async fn commit(
             updated_at: now,
         }));
     }
-    let mut ids: HashMap<(i64, i64), i64> = HashMap::with_capacity(rows.len());
-    if !rows.is_empty() {
-        // The database does not promise RETURNING order: match rows by (conversation, seq).
-        for m in messages::Entity::insert_many(rows)
-            .exec_with_returning(&txn)
-            .await?
-        {
-            ids.insert((m.conversation_id, m.seq), m.id);
-        }
+    batch
+}
+
+/// One multi-row insert; the new ids by (conversation, seq), since the database
+/// does not promise RETURNING order.
+async fn insert_messages(
+    txn: &DatabaseTransaction,
+    rows: Vec<messages::ActiveModel>,
+) -> Result<HashMap<(i64, i64), i64>, sea_orm::DbErr> {
+    let mut ids = HashMap::with_capacity(rows.len());
+    if rows.is_empty() {
+        return Ok(ids);
     }
-    if !read_upto.is_empty() {
-        let mut set = CaseStatement::new();
-        let mut rows = Condition::any();
-        for (&(conv, user), &seq) in &read_upto {
-            let row = Condition::all()
-                .add(memberships::Column::ConversationId.eq(conv))
-                .add(memberships::Column::UserId.eq(user));
-            set = set.case(row.clone(), Expr::value(seq));
-            rows = rows.add(row);
-        }
-        memberships::Entity::update_many()
-            .col_expr(
-                memberships::Column::ReadSeq,
-                set.finally(Expr::col(memberships::Column::ReadSeq)).into(),
-            )
-            .filter(rows)
-            .exec(&txn)
-            .await?;
+    for m in messages::Entity::insert_many(rows)
+        .exec_with_returning(txn)
+        .await?
+    {
+        ids.insert((m.conversation_id, m.seq), m.id);
     }
-    txn.commit().await?;
-    for out in outcomes.iter_mut().flatten() {
-        out.id = ids
-            .get(&(out.conversation.id, out.seq))
-            .copied()
-            .unwrap_or_default();
+    Ok(ids)
+}
+
+/// One statement moves every sender's read pointer to their newest message.
+async fn advance_read_pointers(
+    txn: &DatabaseTransaction,
+    read_upto: &HashMap<(i64, i64), i64>,
+) -> Result<(), sea_orm::DbErr> {
+    if read_upto.is_empty() {
+        return Ok(());
     }
-    Ok(outcomes)
+    let mut set = CaseStatement::new();
+    let mut rows = Condition::any();
+    for (&(conv, user), &seq) in read_upto {
+        let row = Condition::all()
+            .add(memberships::Column::ConversationId.eq(conv))
+            .add(memberships::Column::UserId.eq(user));
+        set = set.case(row.clone(), Expr::value(seq));
+        rows = rows.add(row);
+    }
+    memberships::Entity::update_many()
+        .col_expr(
+            memberships::Column::ReadSeq,
+            set.finally(Expr::col(memberships::Column::ReadSeq)).into(),
+        )
+        .filter(rows)
+        .exec(txn)
+        .await?;
+    Ok(())
 }

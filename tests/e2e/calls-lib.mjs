@@ -1,8 +1,8 @@
-// Helpers for the calls profile's end-to-end tests (seed 004): REST with a Bearer
-// token, and socket.io-client 4 sockets that authenticate with `join` the way the
-// calls frontend does. Built on helpers.mjs (server, recorder, request).
+// calls end-to-end helpers (seed 004): REST with a Bearer token, registration and
+// login, and Socket.IO sockets that authenticate with `join` the way the calls
+// frontend does. Socket.IO itself (connect, ask, disconnected) is helpers.mjs's.
 
-import { makeSocket, request, rand } from "./helpers.mjs";
+import { connect, request, rand } from "./helpers.mjs";
 
 /** REST call against the calls listener; `token` becomes `Authorization: Bearer`. */
 export function api(base, method, path, { token, body, raw } = {}) {
@@ -37,36 +37,13 @@ export async function loginCalls(base, email, password) {
   return r.json;
 }
 
-/** A connected, not yet joined socket (recorder at `socket.rec`). */
-export async function connectRaw(base, opts = {}) {
-  const socket = makeSocket(base, undefined, opts);
-  if (opts.auth) socket.auth = opts.auth;
-  if (opts.headers) socket.io.opts.extraHeaders = opts.headers;
-  const p = socket.rec.nextOf(["$connect", "$connect_error"], 5000);
-  socket.connect();
-  const e = await p;
-  if (e.event === "$connect_error") throw new Error(`connect_error: ${e.args[0]?.message}`);
-  return socket;
-}
-
 /** A socket of `user` that sent `join` and got `connected`. */
 export async function joinCalls(base, user, opts = {}) {
-  const socket = await connectRaw(base, opts);
+  const socket = await connect(base, undefined, opts);
   socket.emit("join", { userId: user.id, token: user.token });
   const hello = await socket.rec.next("connected");
   if (hello.userId !== user.id) throw new Error(`joined as ${hello.userId}, not ${user.id}`);
   return socket;
-}
-
-/** Emit with an ack and a timeout (socket.io-client 4 `timeout().emitWithAck`). */
-export function ask(socket, event, data, timeoutMs = 3000) {
-  return socket.timeout(timeoutMs).emitWithAck(event, data);
-}
-
-/** Wait for `socket` to be disconnected (client side). */
-export function disconnected(socket) {
-  if (!socket.connected) return Promise.resolve();
-  return new Promise((r) => socket.once("disconnect", () => r()));
 }
 
 export const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;

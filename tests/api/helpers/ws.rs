@@ -1,116 +1,15 @@
-//! testcore request helpers: register and call `/api/v1` with a Bearer token or
-//! a cookie, and a minimal raw WebSocket client (enough to send frames and await
-//! the server's close) for tests that need the realtime path without npm.
+//! The raw WebSocket test client: RFC 6455 over a TCP stream, just enough to send
+//! text frames (masked, as a client must) and await the server's close frame,
+//! for tests that need a realtime path without npm.
 
 use std::time::Duration;
 
 use chatwire::config::Profile;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::helpers::TestApp;
-
-pub struct Reply {
-    pub status: u16,
-    pub body: Value,
-    pub cookies: Vec<String>,
-}
-
-/// A client without a cookie store: every credential is explicit.
-pub fn bare() -> reqwest::Client {
-    reqwest::Client::new()
-}
-
-pub enum Auth<'a> {
-    None,
-    Bearer(&'a str),
-    Cookie(&'a str),
-}
-
-pub async fn call(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    auth: Auth<'_>,
-    body: Option<Value>,
-) -> Reply {
-    let mut req = bare().request(method, app.url(Profile::Testcore, path));
-    match auth {
-        Auth::None => {}
-        Auth::Bearer(t) => req = req.bearer_auth(t),
-        Auth::Cookie(c) => req = req.header("cookie", c),
-    }
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await.expect("request");
-    let status = r.status().as_u16();
-    let cookies = r
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok().map(str::to_owned))
-        .collect();
-    Reply {
-        status,
-        body: r.json().await.unwrap_or(Value::Null),
-        cookies,
-    }
-}
-
-/// A registered user: id (as testcore renders it) and access token.
-pub struct TcUser {
-    pub id: String,
-    pub token: String,
-}
-
-pub async fn register(app: &TestApp, name: &str) -> TcUser {
-    let email = format!(
-        "{}.{}@tc.test",
-        name.to_lowercase(),
-        uuid::Uuid::new_v4().simple()
-    );
-    let r = call(
-        app,
-        reqwest::Method::POST,
-        "/api/v1/user/register",
-        Auth::None,
-        Some(json!({"name": name, "email": email, "password": "password123"})),
-    )
-    .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    TcUser {
-        id: r.body["data"]["userData"]["_id"]
-            .as_str()
-            .expect("id")
-            .to_owned(),
-        token: r.body["data"]["accessToken"]
-            .as_str()
-            .expect("token")
-            .to_owned(),
-    }
-}
-
-pub async fn as_user(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    u: &TcUser,
-    body: Option<Value>,
-) -> Reply {
-    call(app, method, path, Auth::Bearer(&u.token), body).await
-}
-
-/// Asserts the error envelope.
-pub fn assert_error(r: &Reply, status: u16) {
-    assert_eq!(r.status, status, "{}", r.body);
-    assert_eq!(r.body["statusCode"], status, "{}", r.body);
-    assert_eq!(r.body["success"], false);
-    assert!(r.body["data"].is_null());
-    assert_eq!(r.body["errors"], json!([]));
-    assert!(r.body["message"].is_string());
-}
+use super::TestApp;
 
 /// A raw WebSocket client over a TCP stream (RFC 6455, client frames masked).
 pub struct RawWs {
@@ -119,8 +18,10 @@ pub struct RawWs {
 }
 
 impl RawWs {
-    pub async fn connect(app: &TestApp, path_and_query: &str) -> RawWs {
-        let base = app.url(Profile::Testcore, "");
+    /// Opens `path_and_query` on `profile`'s listener; panics unless the server
+    /// answers 101.
+    pub async fn connect(app: &TestApp, profile: Profile, path_and_query: &str) -> RawWs {
+        let base = app.url(profile, "");
         let host = base
             .trim_start_matches("http://")
             .trim_end_matches('/')
@@ -205,8 +106,4 @@ impl RawWs {
         .await
         .expect("close frame within 5 s")
     }
-}
-
-pub fn frame(kind: &str, room: &str, id: &str, content: &str, user: &str) -> Value {
-    json!({"MessageId": id, "roomName": room, "content": content, "typeOfMessage": kind, "userId": user})
 }
