@@ -51,13 +51,18 @@ struct ErrorEnvelope<'a> {
 
 /// `200 {statusCode: 200, data, message, success: true}`.
 pub fn ok<T: Serialize>(data: T, message: &str) -> Response {
+    answer(StatusCode::OK, data, message)
+}
+
+/// The success envelope with another 2xx status (sign-up answers 201).
+pub fn answer<T: Serialize>(status: StatusCode, data: T, message: &str) -> Response {
     let body = Envelope {
-        status_code: 200,
+        status_code: status.as_u16(),
         data,
         message,
         success: true,
     };
-    Json(body).into_response()
+    (status, Json(body)).into_response()
 }
 
 /// The error envelope with that status.
@@ -130,14 +135,23 @@ impl MemberOut {
     }
 }
 
-/// The caller's own user (`userData` of register and login, `profile` of
-/// `getChat`).
+/// The caller's own user (`userData` of sign-up and login, `profile` of
+/// `getChat`). The original's login page reads `Id`, `name`, `email`,
+/// `phoneNumber` and `address` (and stores `Id` as the `userId` of its frames);
+/// `_id` stays for clients written against the document. chatwire keeps no
+/// phone number or address: they are empty strings (strings, as the original's,
+/// so the page stores no "undefined").
 #[derive(Serialize)]
 pub struct UserData {
     #[serde(rename = "_id")]
+    pub underscore_id: String,
+    #[serde(rename = "Id")]
     pub id: String,
     pub name: String,
     pub email: Option<String>,
+    #[serde(rename = "phoneNumber")]
+    pub phone_number: String,
+    pub address: String,
     #[serde(rename = "createdAt")]
     pub created_at: String,
     #[serde(rename = "updatedAt")]
@@ -147,9 +161,12 @@ pub struct UserData {
 impl UserData {
     pub fn of(u: &users::Model) -> UserData {
         UserData {
+            underscore_id: id(u.id),
             id: id(u.id),
             name: u.name.clone(),
             email: u.email.clone(),
+            phone_number: String::new(),
+            address: String::new(),
             created_at: timestamp(u.created_at),
             updated_at: timestamp(u.updated_at),
         }
@@ -243,17 +260,25 @@ pub struct CreateChatBody {
     pub room_name: Option<String>,
 }
 
-/// Register.
+/// Sign-up (`/signup`, `/register`). The original's form also sends
+/// `phoneNumber, address, role, age, collegeID`: accepted, not kept (unknown
+/// fields are ignored). The other spellings of the name are fields of their own,
+/// not serde aliases: with an alias, a body carrying two spellings is refused as
+/// a "duplicate field". The first one present wins.
 #[derive(Debug, Default, Deserialize)]
 pub struct RegisterBody {
     pub name: Option<String>,
-    #[serde(alias = "userName", alias = "fullName")]
     pub username: Option<String>,
+    #[serde(rename = "userName")]
+    pub user_name: Option<String>,
+    #[serde(rename = "fullName")]
+    pub full_name: Option<String>,
     pub email: Option<String>,
     pub password: Option<String>,
 }
 
-/// Login.
+/// Login. The original's page also sends `role` (Student, College or
+/// Examiner): chatwire's accounts have no such roles, so it is not used.
 #[derive(Debug, Default, Deserialize)]
 pub struct LoginBody {
     pub email: Option<String>,
@@ -348,6 +373,24 @@ mod tests {
         );
         assert_eq!(FrameType::parse("LEAVE_ROOM"), Some(FrameType::Leave));
         assert_eq!(FrameType::parse("leave_room"), None);
+    }
+
+    #[test]
+    fn every_spelling_of_the_name_may_come_together() {
+        let b: RegisterBody = serde_json::from_value(json!({
+            "name": "A", "username": "b", "userName": "c", "fullName": "d",
+            "email": "e@x", "password": "p", "phoneNumber": "1", "age": null,
+            "collegeID": "", "role": "Student", "address": "here"
+        }))
+        .unwrap();
+        assert_eq!(
+            (b.name.as_deref(), b.username.as_deref()),
+            (Some("A"), Some("b"))
+        );
+        assert_eq!(
+            (b.user_name.as_deref(), b.full_name.as_deref()),
+            (Some("c"), Some("d"))
+        );
     }
 
     #[test]

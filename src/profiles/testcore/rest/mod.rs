@@ -24,6 +24,10 @@ use super::{Ctx, error::ApiError};
 /// The `/api/v1` routes, behind the per-address budget.
 pub fn router(ctx: Arc<Ctx>) -> Router<Arc<Ctx>> {
     Router::new()
+        .route(
+            "/api/v1/user/signup",
+            post(user::signup).get(user::colleges),
+        )
         .route("/api/v1/user/register", post(user::register))
         .route("/api/v1/user/login", post(user::login))
         .route("/api/v1/chat/createChat", post(chat::create))

@@ -6,11 +6,12 @@ use axum::extract::Request;
 
 /// The routes' names, lowercased and as declared. A key ending in `/` is a
 /// prefix (the room name after it keeps its case).
-const ROUTES: [(&str, &str); 7] = [
+const ROUTES: [(&str, &str); 8] = [
     ("/api/v1/chat/createchat", "/api/v1/chat/createChat"),
     ("/api/v1/chat/getchat", "/api/v1/chat/getChat"),
     ("/api/v1/chat/chatquery/", "/api/v1/chat/ChatQuery/"),
     ("/api/v1/chat/connectchat/", "/api/v1/chat/connectChat/"),
+    ("/api/v1/user/signup", "/api/v1/user/signup"),
     ("/api/v1/user/register", "/api/v1/user/register"),
     ("/api/v1/user/login", "/api/v1/user/login"),
     ("/ws1", "/ws1"),

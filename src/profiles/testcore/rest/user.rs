@@ -1,15 +1,18 @@
-//! The user routes (the document names a User API without describing it):
-//! `POST /api/v1/user/register {name, email, password}` (`username`, `userName`
-//! or `fullName` may stand for `name`) and `POST /api/v1/user/login {email,
-//! password}`. Both answer `data: {userData, accessToken}` and set the httpOnly
-//! cookies `accessToken` and `refreshToken`. Accounts are those of the shared,
-//! organization-less space (expresschat, calls); a testcore registration is
-//! verified at once (the frontend has no verification step).
+//! The user routes, as the original's pages call them: `POST
+//! /api/v1/user/signup` (the sign-up form: `name, email, password, phoneNumber,
+//! address, role, age, collegeID`; 201) with `register` as an alias (200),
+//! `GET /api/v1/user/signup` (the form's college list: none here), and `POST
+//! /api/v1/user/login {role, email, password}`. Sign-up and login answer `data:
+//! {userData, accessToken}` and set the httpOnly cookies `accessToken` and
+//! `refreshToken`. Accounts are those of the shared, organization-less space
+//! (expresschat, calls); a testcore sign-up is verified at once (the frontend
+//! has no verification step).
 
 use std::sync::Arc;
 
 use axum::{
     extract::State,
+    http::StatusCode,
     response::{IntoResponse, Response},
 };
 use axum_extra::extract::cookie::CookieJar;
@@ -18,19 +21,46 @@ use entity::users;
 use super::super::{
     Ctx,
     error::ApiError,
-    wire::{ACCESS_COOKIE, LoginBody, REFRESH_COOKIE, RegisterBody, SignedIn, UserData, ok},
+    wire::{
+        ACCESS_COOKIE, LoginBody, REFRESH_COOKIE, RegisterBody, SignedIn, UserData, answer, ok,
+    },
 };
 use super::extract::Body;
 use crate::core::{Error, identity::accounts, identity::auth};
 use crate::profiles::kit::{auth_cookie, present};
 
-/// POST `register`: a verified account of the shared space, signed in.
+/// POST `signup`, the original's route: 201 "User create successfuly".
+pub async fn signup(
+    State(ctx): State<Arc<Ctx>>,
+    Body(b): Body<RegisterBody>,
+) -> Result<Response, ApiError> {
+    let user = create(&ctx, b).await?;
+    signed_in(&ctx, user, StatusCode::CREATED, "User create successfuly").await
+}
+
+/// POST `register`, the name chatwire's document gave it: 200.
 pub async fn register(
     State(ctx): State<Arc<Ctx>>,
     Body(b): Body<RegisterBody>,
 ) -> Result<Response, ApiError> {
+    let user = create(&ctx, b).await?;
+    signed_in(&ctx, user, StatusCode::OK, "user registered").await
+}
+
+/// GET `signup`: the colleges a student may pick on the form. chatwire has no
+/// colleges, so the list is empty (the form then offers none).
+pub async fn colleges() -> Response {
+    ok([(); 0], "Successfull")
+}
+
+/// A verified account of the shared space; a taken email is 409.
+async fn create(ctx: &Ctx, b: RegisterBody) -> Result<users::Model, ApiError> {
+    let name = present(&b.name)
+        .or(present(&b.username))
+        .or(present(&b.user_name))
+        .or(present(&b.full_name));
     let (Some(name), Some(email), Some(password)) = (
-        present(&b.name).or(present(&b.username)),
+        name,
         present(&b.email),
         b.password.as_deref().filter(|p| !p.is_empty()),
     ) else {
@@ -51,7 +81,7 @@ pub async fn register(
             Error::Conflict(_) => Error::Conflict("user already exists"),
             e => e,
         })?;
-    signed_in(&ctx, user, "user registered").await
+    Ok(user)
 }
 
 /// POST `login`: a wrong password, an unknown email and an organization
@@ -72,11 +102,16 @@ pub async fn login(
         Ok(_) | Err(Error::NotFound(_)) => return Err(Error::InvalidCredentials.into()),
         Err(e) => return Err(e.into()),
     };
-    signed_in(&ctx, user, "user logged in").await
+    signed_in(&ctx, user, StatusCode::OK, "user logged in").await
 }
 
 /// A new session for the user: its tokens as httpOnly cookies and in the answer.
-async fn signed_in(ctx: &Ctx, user: users::Model, message: &str) -> Result<Response, ApiError> {
+async fn signed_in(
+    ctx: &Ctx,
+    user: users::Model,
+    status: StatusCode,
+    message: &str,
+) -> Result<Response, ApiError> {
     let session = auth::issue_session(&ctx.core, user.id).await?;
     let keys = &ctx.core.keys;
     let jar = CookieJar::new()
@@ -96,5 +131,5 @@ async fn signed_in(ctx: &Ctx, user: users::Model, message: &str) -> Result<Respo
         user_data: UserData::of(&user),
         access_token: session.access_token,
     };
-    Ok((jar, ok(data, message)).into_response())
+    Ok((jar, answer(status, data, message)).into_response())
 }
