@@ -3,13 +3,14 @@
 //!
 //! REST (`{statusCode, data, message, success}` envelopes; a per-address budget
 //! on everything under `/api/v1`; route names match in any case):
-//! - POST /api/v1/user/register, POST /api/v1/user/login
+//! - POST|GET /api/v1/user/signup (= POST /register), POST /api/v1/user/login
 //! - POST /api/v1/chat/createChat, GET /api/v1/chat/getChat
 //! - POST (join) | PUT (leave) | GET /api/v1/chat/ChatQuery/{roomName} and
 //!   /{College}/{Branch}
 //! - POST /api/v1/chat/connectChat/{roomName} and /{College}/{Branch}
 //!
-//! Realtime: client frames `{MessageId, roomName, content, typeOfMessage,
+//! Realtime (credentials: `?token=`, Bearer, or the `UserChatToken` or
+//! `accessToken` cookie): client frames `{MessageId, roomName, content, typeOfMessage,
 //! userId}` with typeOfMessage SEND_MESSAGE, MODIFI_MESSAGE, DELETE_MESSAGE,
 //! LEAVE_ROOM; the room's other connections get the frame again. Every refusal
 //! closes the connection with 4000 and a reason.
@@ -57,6 +58,9 @@ pub struct Ctx {
     pub cookie_secure: bool,
     /// The users tokenless connections (strict mode off) were bound to.
     pub bindings: session::Bindings,
+    /// Pages of other origins whose sockets may use the cookies (CORS origins,
+    /// lowercased, without a trailing `/`).
+    pub allowed_origins: Vec<String>,
 }
 
 pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super::Built {
@@ -68,6 +72,12 @@ pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super:
         max_frame_bytes: cfg.max_frame_bytes,
         cookie_secure: cfg.cookie_secure,
         bindings: session::Bindings::default(),
+        allowed_origins: cfg
+            .cors_origins
+            .iter()
+            .map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase())
+            .filter(|o| !o.is_empty())
+            .collect(),
     });
     let render_ctx = ctx.clone();
     kit::spawn_renderer("testcore", &core, shutdown.clone(), move |ev| {
