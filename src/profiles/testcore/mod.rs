@@ -2,7 +2,7 @@
 //! WebSocket relay at `/ws1/` (and `/ws1`, `/`).
 //!
 //! REST (`{statusCode, data, message, success}` envelopes; a per-address budget
-//! on everything under `/api/v1`; route names match in any case):
+//! over these routes; route names match in any case):
 //! - POST|GET /api/v1/user/signup (= POST /register), POST /api/v1/user/login
 //! - POST /api/v1/chat/createChat, GET /api/v1/chat/getChat
 //! - POST (join) | PUT (leave) | GET /api/v1/chat/ChatQuery/{roomName} and

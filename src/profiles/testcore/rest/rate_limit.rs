@@ -1,4 +1,4 @@
-//! One request budget per client address over everything under `/api/v1` (the
+//! One request budget per client address over the `/api/v1` routes (the
 //! original's express-rate-limit: 100 requests per 15 minutes by default). The
 //! address is the TCP peer: behind a proxy every client shares the proxy's.
 
