@@ -1,18 +1,21 @@
 //! Renders core bus events for testcore connections: a room's new, edited and
 //! deleted messages go to the connections that joined that room, as the frame the
 //! sender sent (`{MessageId, roomName, content, typeOfMessage, userId}`), to every
-//! connection but the sender's own. Only testcore connections join testcore rooms
-//! in this hub, so other profiles' rooms find nobody here.
+//! connection but the sending user's own. Only testcore connections join testcore
+//! rooms in this hub, so other profiles' rooms find nobody here.
 
 use std::sync::Arc;
 
-use super::{Ctx, wire::*};
+use super::{
+    Ctx,
+    wire::{FrameType, RelayFrame, id},
+};
 use crate::core::{
     bus::{Audience, Event, EventKind},
     conversations::rooms::named,
 };
 
-pub async fn render(ctx: &Arc<Ctx>, ev: Arc<Event>) {
+pub async fn render(ctx: &Ctx, ev: Arc<Event>) {
     let Audience::Room(room) = ev.audience else {
         return;
     };
@@ -20,19 +23,38 @@ pub async fn render(ctx: &Arc<Ctx>, ev: Arc<Event>) {
     if conns.is_empty() {
         return;
     }
-    let (frame, sender) = match &ev.kind {
+    let Some((frame, sender)) = relay(ctx, &ev.kind).await else {
+        return;
+    };
+    let text = match serde_json::to_string(&frame) {
+        Ok(t) => t,
+        Err(e) => return tracing::error!(error = %e, "relay frame does not serialize"),
+    };
+    let to: Vec<_> = conns
+        .into_iter()
+        .filter(|c| ctx.bindings.user_of(c) != Some(sender))
+        .collect();
+    ctx.hub.send_all(&to, "testcore_relay", &text);
+}
+
+/// The frame an event becomes and the user who caused it; `None` for events
+/// testcore does not relay.
+async fn relay<'a>(ctx: &Ctx, kind: &'a EventKind) -> Option<(RelayFrame<'a>, i64)> {
+    match kind {
         EventKind::MessageCreated(m) | EventKind::MessageEdited(m) => {
-            let kind = if matches!(ev.kind, EventKind::MessageCreated(_)) {
+            let kind = if matches!(kind, EventKind::MessageCreated(_)) {
                 FrameType::Send
             } else {
                 FrameType::Modify
             };
-            let message_id = m.client_ref.clone().unwrap_or_else(|| id(m.id));
-            let name = m.conversation.name.as_deref().unwrap_or_default();
-            (
-                relay_json(&message_id, name, &m.content, kind, m.sender_id),
-                m.sender_id,
-            )
+            let frame = RelayFrame {
+                message_id: m.client_ref.clone().unwrap_or_else(|| id(m.id)),
+                room_name: m.conversation.name.as_deref().unwrap_or_default(),
+                content: &m.content,
+                type_of_message: kind.as_str(),
+                user_id: id(m.sender_id),
+            };
+            Some((frame, m.sender_id))
         }
         EventKind::MessageDeleted {
             conversation,
@@ -40,21 +62,16 @@ pub async fn render(ctx: &Arc<Ctx>, ev: Arc<Event>) {
             by,
         } => {
             // The event names the row; the frame names the client's id.
-            let client_ref = match named::message_ref(&ctx.core, *message_id).await {
-                Ok((r, _)) => r.unwrap_or_else(|| id(*message_id)),
-                Err(_) => return,
+            let (client_ref, _) = named::message_ref(&ctx.core, *message_id).await.ok()?;
+            let frame = RelayFrame {
+                message_id: client_ref.unwrap_or_else(|| id(*message_id)),
+                room_name: conversation.name.as_deref().unwrap_or_default(),
+                content: "",
+                type_of_message: FrameType::Delete.as_str(),
+                user_id: id(*by),
             };
-            let name = conversation.name.as_deref().unwrap_or_default();
-            (
-                relay_json(&client_ref, name, "", FrameType::Delete, *by),
-                *by,
-            )
+            Some((frame, *by))
         }
-        _ => return,
-    };
-    let to: Vec<_> = conns
-        .into_iter()
-        .filter(|c| ctx.user_of(c) != sender)
-        .collect();
-    ctx.hub.send_all(&to, "testcore_relay", &frame.to_string());
+        _ => None,
+    }
 }

@@ -1,107 +1,255 @@
 //! testcore's wire shapes: the `{statusCode, data, message, success}` envelope
-//! (and its error form), rooms and users with MongoDB-style field names (`_id`,
-//! `roomName`, `AdminId`), and the raw WebSocket frame
-//! `{MessageId, roomName, content, typeOfMessage, userId}`. Ids are strings.
+//! (and its error form), rooms and users with the original's MongoDB-style field
+//! names (`_id`, `roomName`, `AdminId`), the request bodies, and the raw
+//! WebSocket frame `{MessageId, roomName, content, typeOfMessage, userId}`. Ids
+//! are decimal strings of chatwire's ids.
 
 use axum::{
     Json,
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use chrono::{DateTime, SecondsFormat, Utc};
 use entity::{conversations, users};
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Serialize};
 
-use crate::core::{Error, bus::MessageOut};
+use crate::core::bus::MessageOut;
+use crate::profiles::kit::timestamp;
 
-/// ISO 8601 UTC with milliseconds, as MongoDB documents serialize.
-pub fn timestamp(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
+/// The login's access token (also read from REST requests and the upgrade).
+pub const ACCESS_COOKIE: &str = "accessToken";
+/// The login's refresh token.
+pub const REFRESH_COOKIE: &str = "refreshToken";
+/// The chat token `connectChat` sets: one user, one room.
+pub const CHAT_COOKIE: &str = "UserChatToken";
 
 pub fn id(n: i64) -> String {
     n.to_string()
 }
 
-/// `200 {statusCode, data, message, success: true}`.
-pub fn ok(data: Value, message: &str) -> Response {
-    Json(json!({"statusCode": 200, "data": data, "message": message, "success": true}))
-        .into_response()
+// ---- Envelopes.
+
+/// `{statusCode, data, message, success: true}`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Envelope<'a, T> {
+    status_code: u16,
+    data: T,
+    message: &'a str,
+    success: bool,
 }
 
-/// `{statusCode, data: null, message, success: false, errors: []}` with that status.
-pub fn fail(status: StatusCode, message: &str) -> Response {
-    let body = json!({
-        "statusCode": status.as_u16(),
-        "data": null,
-        "message": message,
-        "success": false,
-        "errors": [],
-    });
+/// `{statusCode, data: null, message, success: false, errors: []}`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ErrorEnvelope<'a> {
+    status_code: u16,
+    data: (),
+    message: &'a str,
+    success: bool,
+    errors: [(); 0],
+}
+
+/// `200 {statusCode: 200, data, message, success: true}`.
+pub fn ok<T: Serialize>(data: T, message: &str) -> Response {
+    answer(StatusCode::OK, data, message)
+}
+
+/// The success envelope with another 2xx status (sign-up answers 201).
+pub fn answer<T: Serialize>(status: StatusCode, data: T, message: &str) -> Response {
+    let body = Envelope {
+        status_code: status.as_u16(),
+        data,
+        message,
+        success: true,
+    };
     (status, Json(body)).into_response()
 }
 
-/// The one mapping from core errors to this profile's statuses and messages.
-pub fn error(e: &Error) -> Response {
-    let (status, message) = match e {
-        Error::AuthRequired | Error::InvalidCredentials | Error::EmailNotVerified => {
-            (StatusCode::UNAUTHORIZED, e.to_string())
-        }
-        Error::InvalidData(m) => (StatusCode::BAD_REQUEST, m.clone()),
-        Error::NotFound(what) => (StatusCode::NOT_FOUND, format!("{what} not found")),
-        Error::PermissionDenied(m) => (StatusCode::FORBIDDEN, (*m).to_owned()),
-        Error::Conflict(m) => (StatusCode::CONFLICT, (*m).to_owned()),
-        Error::RateLimited { .. } => (
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many requests, please try again later".to_owned(),
-        ),
-        _ => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "something went wrong".to_owned(),
-        ),
+/// The error envelope with that status.
+pub fn fail(status: StatusCode, message: &str) -> Response {
+    let body = ErrorEnvelope {
+        status_code: status.as_u16(),
+        data: (),
+        message,
+        success: false,
+        errors: [],
     };
-    fail(status, &message)
+    (status, Json(body)).into_response()
 }
 
-pub fn room_json(r: &conversations::Model) -> Value {
-    json!({
-        "_id": id(r.id),
-        "roomName": r.name.clone().unwrap_or_default(),
-        "AdminId": r.admin_id.map(id),
-        "createdAt": timestamp(r.created_at),
-        "updatedAt": timestamp(r.updated_at),
-    })
+// ---- REST out.
+
+/// A room: `{_id, roomName, AdminId, createdAt, updatedAt}`.
+#[derive(Serialize)]
+pub struct RoomOut {
+    #[serde(rename = "_id")]
+    pub id: String,
+    #[serde(rename = "roomName")]
+    pub room_name: String,
+    #[serde(rename = "AdminId")]
+    pub admin_id: Option<String>,
+    #[serde(rename = "createdAt")]
+    pub created_at: String,
+    #[serde(rename = "updatedAt")]
+    pub updated_at: String,
 }
 
-/// A user as others see them (no email, no password).
-pub fn member_json(u: &users::Model) -> Value {
-    json!({"_id": id(u.id), "name": u.name, "createdAt": timestamp(u.created_at)})
+impl RoomOut {
+    pub fn of(r: &conversations::Model) -> RoomOut {
+        RoomOut {
+            id: id(r.id),
+            room_name: r.name.clone().unwrap_or_default(),
+            admin_id: r.admin_id.map(id),
+            created_at: timestamp(r.created_at),
+            updated_at: timestamp(r.updated_at),
+        }
+    }
 }
 
-/// The caller's own user (`userData`, `profile`).
-pub fn self_json(u: &users::Model) -> Value {
-    json!({
-        "_id": id(u.id),
-        "name": u.name,
-        "email": u.email,
-        "createdAt": timestamp(u.created_at),
-        "updatedAt": timestamp(u.updated_at),
-    })
+/// `connectChat`'s answer: the room and the chat token (also set as the cookie),
+/// for clients that pass it as `?token=`.
+#[derive(Serialize)]
+pub struct ConnectOut {
+    #[serde(flatten)]
+    pub room: RoomOut,
+    pub token: String,
+}
+
+/// A user as others see them (no email, no password): `{_id, name, createdAt}`.
+#[derive(Serialize)]
+pub struct MemberOut {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub name: String,
+    #[serde(rename = "createdAt")]
+    pub created_at: String,
+}
+
+impl MemberOut {
+    pub fn of(u: &users::Model) -> MemberOut {
+        MemberOut {
+            id: id(u.id),
+            name: u.name.clone(),
+            created_at: timestamp(u.created_at),
+        }
+    }
+}
+
+/// The caller's own user (`userData` of sign-up and login, `profile` of
+/// `getChat`). The original's login page reads `Id`, `name`, `email`,
+/// `phoneNumber` and `address` (and stores `Id` as the `userId` of its frames);
+/// `_id` stays for clients written against the document. chatwire keeps no
+/// phone number or address: they are empty strings (strings, as the original's,
+/// so the page stores no "undefined").
+#[derive(Serialize)]
+pub struct UserData {
+    #[serde(rename = "_id")]
+    pub underscore_id: String,
+    #[serde(rename = "Id")]
+    pub id: String,
+    pub name: String,
+    pub email: Option<String>,
+    #[serde(rename = "phoneNumber")]
+    pub phone_number: String,
+    pub address: String,
+    #[serde(rename = "createdAt")]
+    pub created_at: String,
+    #[serde(rename = "updatedAt")]
+    pub updated_at: String,
+}
+
+impl UserData {
+    pub fn of(u: &users::Model) -> UserData {
+        UserData {
+            underscore_id: id(u.id),
+            id: id(u.id),
+            name: u.name.clone(),
+            email: u.email.clone(),
+            phone_number: String::new(),
+            address: String::new(),
+            created_at: timestamp(u.created_at),
+            updated_at: timestamp(u.updated_at),
+        }
+    }
+}
+
+/// Sign-up's and login's `data`.
+#[derive(Serialize)]
+pub struct SignedIn {
+    #[serde(rename = "userData")]
+    pub user_data: UserData,
+    #[serde(rename = "accessToken")]
+    pub access_token: String,
+}
+
+/// One room in `getChat`'s `chatData`.
+#[derive(Serialize)]
+pub struct ChatRef {
+    #[serde(rename = "_id")]
+    pub id: String,
+    #[serde(rename = "roomName")]
+    pub room_name: Option<String>,
+}
+
+/// `getChat`'s one entry: the caller and their rooms.
+#[derive(Serialize)]
+pub struct ChatList {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub profile: UserData,
+    #[serde(rename = "chatData")]
+    pub chat_data: Vec<ChatRef>,
+}
+
+/// `ChatQuery` GET's entry: the room, its users, and (members only) its history.
+#[derive(Serialize)]
+pub struct RoomUsers {
+    #[serde(rename = "_id")]
+    pub id: String,
+    #[serde(rename = "roomName")]
+    pub room_name: Option<String>,
+    #[serde(rename = "AdminId")]
+    pub admin_id: Option<String>,
+    #[serde(rename = "ChatUsers")]
+    pub chat_users: Vec<MemberOut>,
+    #[serde(rename = "UserCount")]
+    pub user_count: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub messages: Option<Vec<HistoryEntry>>,
 }
 
 /// A stored message in the frame's shape, with its times (room history).
-pub fn history_json(m: &MessageOut) -> Value {
-    json!({
-        "MessageId": m.client_ref.clone().unwrap_or_else(|| id(m.id)),
-        "roomName": m.conversation.name.clone().unwrap_or_default(),
-        "content": m.content,
-        "typeOfMessage": "SEND_MESSAGE",
-        "userId": id(m.sender_id),
-        "createdAt": timestamp(m.created_at),
-        "updatedAt": timestamp(m.updated_at),
-        "edited": m.updated_at > m.created_at,
-    })
+#[derive(Serialize)]
+pub struct HistoryEntry {
+    #[serde(rename = "MessageId")]
+    pub message_id: String,
+    #[serde(rename = "roomName")]
+    pub room_name: String,
+    pub content: String,
+    #[serde(rename = "typeOfMessage")]
+    pub type_of_message: &'static str,
+    #[serde(rename = "userId")]
+    pub user_id: String,
+    #[serde(rename = "createdAt")]
+    pub created_at: String,
+    #[serde(rename = "updatedAt")]
+    pub updated_at: String,
+    pub edited: bool,
+}
+
+impl HistoryEntry {
+    pub fn of(m: &MessageOut) -> HistoryEntry {
+        HistoryEntry {
+            message_id: m.client_ref.clone().unwrap_or_else(|| id(m.id)),
+            room_name: m.conversation.name.clone().unwrap_or_default(),
+            content: m.content.clone(),
+            type_of_message: FrameType::Send.as_str(),
+            user_id: id(m.sender_id),
+            created_at: timestamp(m.created_at),
+            updated_at: timestamp(m.updated_at),
+            edited: m.updated_at > m.created_at,
+        }
+    }
 }
 
 // ---- REST in: every field optional, so a missing one gets this profile's answer.
@@ -112,15 +260,25 @@ pub struct CreateChatBody {
     pub room_name: Option<String>,
 }
 
+/// Sign-up (`/signup`, `/register`). The original's form also sends
+/// `phoneNumber, address, role, age, collegeID`: accepted, not kept (unknown
+/// fields are ignored). The other spellings of the name are fields of their own,
+/// not serde aliases: with an alias, a body carrying two spellings is refused as
+/// a "duplicate field". The first one present wins.
 #[derive(Debug, Default, Deserialize)]
 pub struct RegisterBody {
     pub name: Option<String>,
-    #[serde(alias = "userName", alias = "fullName")]
     pub username: Option<String>,
+    #[serde(rename = "userName")]
+    pub user_name: Option<String>,
+    #[serde(rename = "fullName")]
+    pub full_name: Option<String>,
     pub email: Option<String>,
     pub password: Option<String>,
 }
 
+/// Login. The original's page also sends `role` (Student, College or
+/// Examiner): chatwire's accounts have no such roles, so it is not used.
 #[derive(Debug, Default, Deserialize)]
 pub struct LoginBody {
     pub email: Option<String>,
@@ -129,7 +287,7 @@ pub struct LoginBody {
 
 // ---- WebSocket frames.
 
-/// What a frame asks for.
+/// What a frame asks for (`typeOfMessage`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FrameType {
     Send,
@@ -148,7 +306,7 @@ impl FrameType {
         }
     }
 
-    fn parse(s: &str) -> Option<FrameType> {
+    pub fn parse(s: &str) -> Option<FrameType> {
         [
             FrameType::Send,
             FrameType::Leave,
@@ -160,92 +318,79 @@ impl FrameType {
     }
 }
 
-/// A client frame, checked field by field.
+/// A frame that carries content (SEND_MESSAGE, MODIFI_MESSAGE), checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ClientFrame {
+pub struct Post {
     pub message_id: String,
     pub room_name: String,
     pub content: String,
-    pub kind: FrameType,
+    /// The user the client says it is (checked against the connection's).
     pub user_id: String,
 }
 
-/// The frame a room's other connections get (the sender's frame, with the room's
-/// stored name and the sender's id).
-pub fn relay_json(
-    message_id: &str,
-    room: &str,
-    content: &str,
-    kind: FrameType,
-    user: i64,
-) -> Value {
-    json!({
-        "MessageId": message_id,
-        "roomName": room,
-        "content": content,
-        "typeOfMessage": kind.as_str(),
-        "userId": id(user),
-    })
+/// A frame that names a message or a room only (DELETE_MESSAGE, LEAVE_ROOM);
+/// its `content` is not used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    pub message_id: String,
+    pub room_name: String,
+    pub user_id: String,
 }
 
-fn string_field(obj: &Map<String, Value>, name: &str) -> Result<String, String> {
-    match obj.get(name) {
-        None | Some(Value::Null) => Err(format!("{name} is required")),
-        Some(Value::String(s)) => Ok(s.clone()),
-        Some(_) => Err(format!("{name} must be a string")),
-    }
-}
-
-/// Parses a text frame, or says why it is malformed (the close reason).
-pub fn parse_frame(text: &str) -> Result<ClientFrame, String> {
-    let value: Value = serde_json::from_str(text).map_err(|_| "invalid JSON".to_owned())?;
-    let Value::Object(obj) = value else {
-        return Err("a frame must be a JSON object".to_owned());
-    };
-    let kind_text = string_field(&obj, "typeOfMessage")?;
-    let frame = ClientFrame {
-        message_id: string_field(&obj, "MessageId")?,
-        room_name: string_field(&obj, "roomName")?,
-        content: string_field(&obj, "content")?,
-        kind: FrameType::parse(&kind_text).ok_or("message type wasn't defined")?,
-        user_id: string_field(&obj, "userId")?,
-    };
-    for (name, v) in [
-        ("MessageId", &frame.message_id),
-        ("roomName", &frame.room_name),
-        ("userId", &frame.user_id),
-    ] {
-        if v.trim().is_empty() {
-            return Err(format!("{name} is required"));
-        }
-    }
-    if matches!(frame.kind, FrameType::Send | FrameType::Modify) && frame.content.trim().is_empty()
-    {
-        return Err("content is required".to_owned());
-    }
-    Ok(frame)
+/// The frame a room's other connections get: the sender's frame, with the room's
+/// stored name and the sender's id.
+#[derive(Debug, PartialEq, Eq, Serialize)]
+pub struct RelayFrame<'a> {
+    #[serde(rename = "MessageId")]
+    pub message_id: String,
+    #[serde(rename = "roomName")]
+    pub room_name: &'a str,
+    pub content: &'a str,
+    #[serde(rename = "typeOfMessage")]
+    pub type_of_message: &'static str,
+    #[serde(rename = "userId")]
+    pub user_id: String,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
-    fn frames_parse_or_say_why_not() {
-        assert_eq!(parse_frame("nope").unwrap_err(), "invalid JSON");
-        assert!(parse_frame("[1]").unwrap_err().contains("object"));
-        let good = r#"{"MessageId":"m1","roomName":"R","content":"hi","typeOfMessage":"SEND_MESSAGE","userId":"4"}"#;
-        let f = parse_frame(good).unwrap();
-        assert_eq!((f.kind, f.user_id.as_str()), (FrameType::Send, "4"));
-        let no_room =
-            r#"{"MessageId":"m1","content":"hi","typeOfMessage":"SEND_MESSAGE","userId":"4"}"#;
-        assert_eq!(parse_frame(no_room).unwrap_err(), "roomName is required");
-        let num = r#"{"MessageId":1,"roomName":"R","content":"hi","typeOfMessage":"SEND_MESSAGE","userId":"4"}"#;
-        assert_eq!(parse_frame(num).unwrap_err(), "MessageId must be a string");
-        let odd = r#"{"MessageId":"m","roomName":"R","content":"hi","typeOfMessage":"SHOUT","userId":"4"}"#;
-        assert_eq!(parse_frame(odd).unwrap_err(), "message type wasn't defined");
-        let empty = r#"{"MessageId":"m","roomName":"R","content":" ","typeOfMessage":"SEND_MESSAGE","userId":"4"}"#;
-        assert_eq!(parse_frame(empty).unwrap_err(), "content is required");
+    fn the_shapes_keep_the_originals_names() {
+        let relay = RelayFrame {
+            message_id: "m1".into(),
+            room_name: "R",
+            content: "hi",
+            type_of_message: FrameType::Modify.as_str(),
+            user_id: id(4),
+        };
+        assert_eq!(
+            serde_json::to_value(&relay).unwrap(),
+            json!({"MessageId": "m1", "roomName": "R", "content": "hi",
+                   "typeOfMessage": "MODIFI_MESSAGE", "userId": "4"})
+        );
+        assert_eq!(FrameType::parse("LEAVE_ROOM"), Some(FrameType::Leave));
+        assert_eq!(FrameType::parse("leave_room"), None);
+    }
+
+    #[test]
+    fn every_spelling_of_the_name_may_come_together() {
+        let b: RegisterBody = serde_json::from_value(json!({
+            "name": "A", "username": "b", "userName": "c", "fullName": "d",
+            "email": "e@x", "password": "p", "phoneNumber": "1", "age": null,
+            "collegeID": "", "role": "Student", "address": "here"
+        }))
+        .unwrap();
+        assert_eq!(
+            (b.name.as_deref(), b.username.as_deref()),
+            (Some("A"), Some("b"))
+        );
+        assert_eq!(
+            (b.user_name.as_deref(), b.full_name.as_deref()),
+            (Some("c"), Some("d"))
+        );
     }
 
     #[test]
