@@ -253,8 +253,9 @@ pub struct Config {
     #[arg(long, env = "CALLS_CALLS_PER_MINUTE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     pub calls_calls_per_minute: u32,
 
-    /// testcore: whether a raw WebSocket needs a token (`?token=` or the
-    /// `UserChatToken` cookie). When false, a connection without one acts as the
+    /// testcore: whether a raw WebSocket needs a credential (`?token=`, Bearer, the
+    /// `UserChatToken` cookie, or the login's `accessToken` cookie from a page of
+    /// the same origin or a `CORS_ORIGINS` one). When false, a connection without one acts as the
     /// existing user its first frame's `userId` names (the original client sends
     /// no token).
     #[arg(long, env = "TESTCORE_STRICT_TOKENS", default_value_t = true, action = clap::ArgAction::Set)]
