@@ -180,14 +180,19 @@ pub struct SendMessageData {
     pub room_id: Id,
     pub user_id: Option<Id>,
     pub content: String,
-    #[serde(default, alias = "is_encrypted")]
+    /// Asks for encryption at rest. The message row's snake_case spelling is
+    /// read as well, as a field of its own: a serde alias would refuse a payload
+    /// carrying both spellings ("duplicate field `isEncrypted`").
     pub is_encrypted: Option<bool>,
+    #[serde(rename = "is_encrypted")]
+    pub is_encrypted_row: Option<bool>,
 }
 
 impl SendMessageData {
-    /// Whether the sender asks for encryption at rest.
+    /// Whether the sender asks for encryption at rest, in either spelling (when
+    /// they disagree, encrypting is the safe answer).
     pub fn wants_encryption(&self) -> bool {
-        self.is_encrypted.unwrap_or(false)
+        self.is_encrypted.unwrap_or(false) || self.is_encrypted_row.unwrap_or(false)
     }
 }
 
@@ -390,6 +395,26 @@ mod tests {
         assert_eq!((d.message_id, d.room_id), (Id(None), None));
         let r: RoomData = parsed(json!({"roomId": "1", "userId": null})).unwrap();
         assert_eq!((r.room_id, r.user_id), (Id(Some(1)), None));
+    }
+
+    #[test]
+    fn both_spellings_of_is_encrypted_are_read_together() {
+        let asks = |v: Value| parsed::<SendMessageData>(v).map(|d| d.wants_encryption());
+        let msg = |extra: Value| {
+            let mut v = json!({"roomId": 1, "content": "x"});
+            v.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            v
+        };
+        assert_eq!(asks(msg(json!({}))), Ok(false));
+        assert_eq!(asks(msg(json!({"isEncrypted": true}))), Ok(true));
+        assert_eq!(asks(msg(json!({"is_encrypted": true}))), Ok(true));
+        let both = json!({"isEncrypted": true, "is_encrypted": true});
+        assert_eq!(asks(msg(both)), Ok(true));
+        let disagree = json!({"isEncrypted": false, "is_encrypted": true});
+        assert_eq!(asks(msg(disagree)), Ok(true));
+        assert_eq!(asks(msg(json!({"isEncrypted": null}))), Ok(false));
     }
 
     #[test]
