@@ -33,3 +33,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error
 fi
 node --test --test-concurrency=2 ./*.test.mjs
+
+echo "== examples (each against a fresh server)"
+cd ../..
+CHATWIRE_BIN="$CHATWIRE_BIN" bash examples/run-all.sh

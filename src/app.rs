@@ -39,16 +39,37 @@ pub async fn build_core_with(cfg: &Config, mailer: Option<Mailer>) -> anyhow::Re
     let db = db::connect_and_migrate(&cfg.database_url, cfg.database_max_connections)
         .await
         .with_context(|| format!("opening database {}", redact_url(&cfg.database_url)))?;
-    let random = || auth::random_hex(32);
-    let stored = |configured: &str, name: &'static str| {
-        let db = db.clone();
-        let configured = configured.to_owned();
-        async move { secrets::configured_or_stored(&db, &configured, name, random).await }
+    let configured = [
+        ("jwt_access", &cfg.jwt_access_secret.0),
+        ("jwt_refresh", &cfg.jwt_refresh_secret.0),
+        ("message_key", &cfg.message_encryption_key.0),
+        ("api_token", &cfg.api_token_secret.0),
+    ];
+    let unset: Vec<&'static str> = configured
+        .iter()
+        .filter(|(_, v)| v.is_empty())
+        .map(|(name, _)| *name)
+        .collect();
+    let generated = if unset.is_empty() {
+        Default::default()
+    } else {
+        let path = secrets::file_for(&cfg.database_url, &cfg.secrets_file);
+        secrets::load(&db, &path, &unset, || auth::random_hex(32)).await?
     };
-    let access = stored(&cfg.jwt_access_secret.0, "jwt_access").await?;
-    let refresh = stored(&cfg.jwt_refresh_secret.0, "jwt_refresh").await?;
-    let message_key = stored(&cfg.message_encryption_key.0, "message_key").await?;
-    let api_secret = stored(&cfg.api_token_secret.0, "api_token").await?;
+    let secret = |name: &str| -> anyhow::Result<String> {
+        let (_, value) = configured
+            .iter()
+            .find(|(n, _)| *n == name)
+            .context("unknown secret")?;
+        match value.is_empty() {
+            false => Ok((*value).clone()),
+            true => generated.get(name).cloned().context("secret not generated"),
+        }
+    };
+    let access = secret("jwt_access")?;
+    let refresh = secret("jwt_refresh")?;
+    let message_key = secret("message_key")?;
+    let api_secret = secret("api_token")?;
     anyhow::ensure!(
         access != refresh,
         "JWT_ACCESS_SECRET and JWT_REFRESH_SECRET must differ"

@@ -127,8 +127,13 @@ pub struct Config {
     #[arg(long, env = "CHATWIRE_LOG_FORMAT", value_enum, default_value = "human")]
     pub log_format: LogFormat,
 
+    /// Where secrets that are not set below are generated and kept (mode 0600).
+    /// Default: beside a SQLite database file (`chatwire.db.secrets`), else
+    /// `chatwire.secrets` in the working directory. Never in the database.
+    #[arg(long, env = "CHATWIRE_SECRETS_FILE", default_value = "")]
+    pub secrets_file: String,
     /// Secret for access tokens. When unset, one is generated once and kept in the
-    /// database (`secrets` table), as for every secret below.
+    /// secrets file (`CHATWIRE_SECRETS_FILE`), as for every secret below.
     #[arg(
         long,
         env = "JWT_ACCESS_SECRET",
@@ -209,7 +214,7 @@ pub struct Config {
     pub bus_capacity: usize,
 
     /// Key for messages stored encrypted at rest: 64 hex characters (256 bits).
-    /// When unset, generated once and kept in the database.
+    /// When unset, generated once and kept in the secrets file.
     #[arg(
         long,
         env = "MESSAGE_ENCRYPTION_KEY",
@@ -263,7 +268,7 @@ pub struct Config {
     pub testcore_rate_limit_window_secs: u64,
 
     /// chatsphere: secret of API tokens (client and user). When unset, generated
-    /// once and kept in the database (so `chatwire token create` and the server agree).
+    /// once and kept in the secrets file (so `chatwire token create` and the server agree).
     #[arg(
         long,
         env = "API_TOKEN_SECRET",

@@ -17,7 +17,7 @@ use axum::{
 };
 use serde::Serialize;
 use socketioxide::{
-    SocketIo,
+    BroadcastError, SendError, SocketError, SocketIo,
     adapter::LocalAdapter,
     extract::{AckSender, Event, SocketRef, TryData},
     handler::FromMessageParts,
@@ -202,9 +202,39 @@ pub fn close_inbox(socket: &SocketRef) {
 /// Emits to one socket, logging (not failing) when its buffer is full or it is gone.
 pub fn emit<T: Serialize + ?Sized>(socket: &SocketRef, event: &'static str, data: &T) {
     if let Err(e) = socket.emit(event, data) {
+        if matches!(e, SendError::Socket(SocketError::InternalChannelFull)) {
+            slow_consumers_closed(1, event);
+        }
         metrics::counter!("chatwire_emit_errors_total").increment(1);
         tracing::debug!(sid = %socket.id, event, error = %e, "emit failed");
     }
+}
+
+/// A socket whose send buffer is full has stopped reading: the patched
+/// socketioxide (vendor/socketioxide) closes it, so it reconnects and re-fetches
+/// instead of staying connected with a gap in what it received. Counted and said.
+fn slow_consumers_closed(n: usize, event: &'static str) {
+    metrics::counter!("chatwire_slow_consumers_closed_total").increment(n as u64);
+    tracing::warn!(
+        sockets = n,
+        event,
+        "socket send buffer full: closing the socket (the client reconnects and re-fetches)"
+    );
+}
+
+/// Counts what a broadcast could not deliver.
+fn broadcast_failed(e: &BroadcastError, event: &'static str) {
+    if let BroadcastError::Socket(errs) = e {
+        let full = errs
+            .iter()
+            .filter(|e| matches!(e, SocketError::InternalChannelFull))
+            .count();
+        if full > 0 {
+            slow_consumers_closed(full, event);
+        }
+    }
+    metrics::counter!("chatwire_emit_errors_total").increment(1);
+    tracing::debug!(event, error = %e, "broadcast emit failed");
 }
 
 /// Emits to every socket in `room` except the sockets of `except_user`;
@@ -225,10 +255,7 @@ pub async fn emit_to_room_except_user<T: Serialize + ?Sized>(
     {
         Ok(()) => metrics::counter!("chatwire_deliveries_total", "event" => event)
             .increment(recipients as u64),
-        Err(e) => {
-            metrics::counter!("chatwire_emit_errors_total").increment(1);
-            tracing::debug!(event, error = %e, "room emit failed");
-        }
+        Err(e) => broadcast_failed(&e, event),
     }
 }
 
@@ -251,10 +278,7 @@ pub async fn emit_to_users<T: Serialize + ?Sized>(
     }
     match op.emit(event, data).await {
         Ok(()) => metrics::counter!("chatwire_deliveries_total", "event" => event).increment(n),
-        Err(e) => {
-            metrics::counter!("chatwire_emit_errors_total").increment(1);
-            tracing::debug!(event, error = %e, "broadcast emit failed");
-        }
+        Err(e) => broadcast_failed(&e, event),
     }
 }
 

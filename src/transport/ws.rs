@@ -67,7 +67,9 @@ impl Conn {
     pub fn send_text(&self, text: impl Into<Utf8Bytes>) {
         match self.tx.try_send(Message::Text(text.into())) {
             Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => {
+            // Said once: further deliveries to a connection already closing
+            // would repeat the line for every message.
+            Err(mpsc::error::TrySendError::Full(_)) if !self.closing.is_cancelled() => {
                 metrics::counter!("chatwire_emit_errors_total").increment(1);
                 tracing::warn!(
                     conn = self.id,
@@ -76,6 +78,7 @@ impl Conn {
                 );
                 self.close(close_code::POLICY, "send queue full");
             }
+            Err(mpsc::error::TrySendError::Full(_)) => {}
             Err(mpsc::error::TrySendError::Closed(_)) => {}
         }
     }
@@ -115,9 +118,10 @@ impl Conn {
 pub struct Hub {
     profile: &'static str,
     queue: usize,
-    /// The close code for a frame above the size limit (1009 unless the profile
-    /// wants its own, see [`Hub::with_oversize_code`]).
-    oversize_code: u16,
+    /// The close code for a frame above the size limit (1009) or a text frame
+    /// that is not UTF-8 (1007), unless the profile wants its own for every
+    /// malformed frame (see [`Hub::with_oversize_code`]).
+    refusal_code: Option<u16>,
     next: AtomicU64,
     conns: DashMap<u64, Arc<Conn>>,
     by_user: DashMap<i64, HashSet<u64>>,
@@ -128,16 +132,21 @@ pub struct Hub {
 impl Hub {
     /// `queue` is how many frames a connection may have waiting to be written.
     pub fn new(profile: &'static str, queue: usize) -> Arc<Hub> {
-        Self::with_oversize_code(profile, queue, close_code::SIZE)
+        Self::build(profile, queue, None)
     }
 
-    /// As [`Hub::new`], closing a connection that sends an oversized frame with
-    /// `code` instead of 1009 (testcore closes every malformed frame with 4000).
+    /// As [`Hub::new`], closing a connection that sends an oversized frame or a
+    /// text frame that is not UTF-8 with `code` instead of 1009 / 1007 (testcore
+    /// closes every malformed frame with 4000 and a reason).
     pub fn with_oversize_code(profile: &'static str, queue: usize, code: u16) -> Arc<Hub> {
+        Self::build(profile, queue, Some(code))
+    }
+
+    fn build(profile: &'static str, queue: usize, refusal_code: Option<u16>) -> Arc<Hub> {
         Arc::new(Hub {
             profile,
             queue: queue.max(1),
-            oversize_code: code,
+            refusal_code,
             next: AtomicU64::new(1),
             conns: DashMap::new(),
             by_user: DashMap::new(),
@@ -317,7 +326,17 @@ pub async fn run<H, Fut>(
                 let text = e.to_string();
                 if text.contains("Space limit exceeded") || text.contains("too long") {
                     metrics::counter!("chatwire_errors_total", "profile" => profile, "code" => "FRAME_TOO_LARGE").increment(1);
-                    conn.close(hub.oversize_code, "frame too large");
+                    conn.close(
+                        hub.refusal_code.unwrap_or(close_code::SIZE),
+                        "frame too large",
+                    );
+                } else if text.contains("UTF-8") {
+                    // RFC 6455 7.4.1: 1007 for "data not consistent with the type".
+                    metrics::counter!("chatwire_errors_total", "profile" => profile, "code" => "INVALID_UTF8").increment(1);
+                    conn.close(
+                        hub.refusal_code.unwrap_or(close_code::INVALID),
+                        "text frame is not UTF-8",
+                    );
                 } else {
                     server_closes = false;
                     tracing::debug!(conn = conn.id, error = %text, "websocket read failed");

@@ -1,61 +1,19 @@
 //! The call state machine (`core::calls`), on SQLite and PostgreSQL: every
 //! transition and failure path, what the bus says, and what is persisted.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use chatwire::core::{
     CoreRef, Error,
-    bus::{Event, EventKind},
-    calls::{self, CallChange, CallEvent, CallInfo, CallType, EndReason},
-    identity::accounts::{self, NewUser},
+    calls::{self, CallChange, CallInfo, CallType, EndReason},
 };
-use entity::{calls as call_rows, users};
+use entity::calls as call_rows;
 use sea_orm::EntityTrait;
-use tokio::sync::broadcast::Receiver;
 
+use crate::helpers::core_fixtures::{CallBus, three_online, user};
 use crate::helpers::spawn_app;
 
 const RING: Duration = Duration::from_secs(30);
-
-async fn user(core: &CoreRef, name: &str) -> users::Model {
-    accounts::create_user(
-        core,
-        NewUser {
-            name: name.into(),
-            email: Some(format!("{name}@calls.test")),
-            username: None,
-            password: Some("pw".into()),
-            organization_id: None,
-            role: "user".into(),
-            verified: true,
-        },
-    )
-    .await
-    .unwrap()
-}
-
-/// The next call event on the bus (other events are skipped), within 5 s.
-#[track_caller]
-fn next_call(rx: &mut Receiver<Arc<Event>>) -> impl std::future::Future<Output = CallEvent> + '_ {
-    let at = std::panic::Location::caller();
-    async move { next_call_at(rx, at).await }
-}
-
-async fn next_call_at(
-    rx: &mut Receiver<Arc<Event>>,
-    at: &'static std::panic::Location<'static>,
-) -> CallEvent {
-    tokio::time::timeout(Duration::from_secs(5), async {
-        loop {
-            let ev = rx.recv().await.expect("bus open");
-            if let EventKind::Call(c) = &ev.kind {
-                return c.clone();
-            }
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("no call event within 5 s (awaited at {at})"))
-}
 
 async fn row(core: &CoreRef, id: i64) -> call_rows::Model {
     call_rows::Entity::find_by_id(id)
@@ -65,32 +23,19 @@ async fn row(core: &CoreRef, id: i64) -> call_rows::Model {
         .expect("the call is persisted")
 }
 
-/// Three online users.
-async fn three(core: &CoreRef) -> (users::Model, users::Model, users::Model) {
-    let (a, b, c) = (
-        user(core, "ann").await,
-        user(core, "ben").await,
-        user(core, "cid").await,
-    );
-    for u in [&a, &b, &c] {
-        core.calls.endpoint_up(u.id);
-    }
-    (a, b, c)
-}
-
 #[tokio::test]
 async fn ringing_accepted_ended_is_persisted_with_duration() {
     let app = spawn_app().await;
     let core = &app.core;
-    let (a, b, _) = three(core).await;
-    let mut rx = core.bus.subscribe();
+    let (a, b, _) = three_online(&app).await;
+    let mut bus = CallBus::new(core);
     let call = calls::initiate(core, &a, b.id, CallType::Video, RING)
         .await
         .unwrap();
     assert_eq!(call.room_name, format!("call_{}", call.handle()));
     assert!(call.handle().starts_with(&format!("{}_", call.id)));
     assert!(call.handle().len() > 10, "the room name carries a secret");
-    let ev = next_call(&mut rx).await;
+    let ev = bus.next().await;
     assert!(matches!(ev.change, CallChange::Ringing));
     assert_eq!(
         (ev.call.caller_name.as_str(), ev.call.callee_name.as_str()),
@@ -107,14 +52,14 @@ async fn ringing_accepted_ended_is_persisted_with_duration() {
     calls::respond(core, b.id, call.handle(), true)
         .await
         .unwrap();
-    let ev = next_call(&mut rx).await;
+    let ev = bus.next().await;
     assert!(matches!(ev.change, CallChange::Accepted { by } if by == b.id));
     let r = row(core, call.id).await;
     assert_eq!(r.status, "accepted");
     assert!(r.answered_at.is_some());
 
     let ended = calls::end(core, a.id, call.handle()).await.unwrap();
-    let ev = next_call(&mut rx).await;
+    let ev = bus.next().await;
     assert!(matches!(
         ev.change,
         CallChange::Ended { by: Some(by), reason: EndReason::UserEnded } if by == a.id
@@ -148,16 +93,13 @@ async fn ringing_accepted_ended_is_persisted_with_duration() {
 async fn a_rejected_call_frees_both_and_is_kept() {
     let app = spawn_app().await;
     let core = &app.core;
-    let (a, b, _) = three(core).await;
-    let mut rx = core.bus.subscribe();
-    let call = calls::initiate(core, &a, b.id, CallType::Voice, RING)
-        .await
-        .unwrap();
-    next_call(&mut rx).await;
+    let (a, b, _) = three_online(&app).await;
+    let mut bus = CallBus::new(core);
+    let call = bus.ringing(&a, &b, CallType::Voice, RING).await;
     calls::respond(core, b.id, call.handle(), false)
         .await
         .unwrap();
-    let ev = next_call(&mut rx).await;
+    let ev = bus.next().await;
     assert!(matches!(ev.change, CallChange::Rejected { by } if by == b.id));
     let r = row(core, call.id).await;
     assert_eq!(
@@ -176,8 +118,8 @@ async fn a_rejected_call_frees_both_and_is_kept() {
 async fn an_unreachable_callee_fails_and_the_attempt_is_kept() {
     let app = spawn_app().await;
     let core = &app.core;
-    let a = user(core, "ann").await;
-    let b = user(core, "ben").await;
+    let a = user(&app, "ann").await;
+    let b = user(&app, "ben").await;
     core.calls.endpoint_up(a.id);
     let r = calls::initiate(core, &a, b.id, CallType::Voice, RING).await;
     assert!(matches!(r, Err(Error::UserNotConnected)), "{r:?}");
@@ -204,10 +146,10 @@ async fn an_unreachable_callee_fails_and_the_attempt_is_kept() {
 async fn a_party_already_in_a_call_is_busy() {
     let app = spawn_app().await;
     let core = &app.core;
-    let (a, b, c) = three(core).await;
-    let first = calls::initiate(core, &a, b.id, CallType::Voice, RING)
-        .await
-        .unwrap();
+    let (a, b, c) = three_online(&app).await;
+    let first = CallBus::new(core)
+        .ringing(&a, &b, CallType::Voice, RING)
+        .await;
     for (from, to) in [(&c, b.id), (&c, a.id), (&b, c.id), (&a, c.id)] {
         let r = calls::initiate(core, from, to, CallType::Video, RING).await;
         assert!(
@@ -237,13 +179,11 @@ async fn a_party_already_in_a_call_is_busy() {
 async fn unanswered_calls_time_out() {
     let app = spawn_app().await;
     let core = &app.core;
-    let (a, b, _) = three(core).await;
-    let mut rx = core.bus.subscribe();
-    let call = calls::initiate(core, &a, b.id, CallType::Voice, Duration::from_millis(200))
-        .await
-        .unwrap();
-    next_call(&mut rx).await;
-    let ev = next_call(&mut rx).await;
+    let (a, b, _) = three_online(&app).await;
+    let mut bus = CallBus::new(core);
+    let ring = Duration::from_millis(200);
+    let call = bus.ringing(&a, &b, CallType::Voice, ring).await;
+    let ev = bus.next().await;
     assert!(matches!(
         ev.change,
         CallChange::Ended {
@@ -266,19 +206,12 @@ async fn unanswered_calls_time_out() {
         Err(Error::NotFound(_))
     ));
     // An answered call does not time out.
-    let call = calls::initiate(core, &a, b.id, CallType::Voice, Duration::from_millis(200))
-        .await
-        .unwrap();
-    next_call(&mut rx).await;
-    calls::respond(core, b.id, call.handle(), true)
-        .await
-        .unwrap();
-    next_call(&mut rx).await;
+    let call = bus.accepted(&a, &b, CallType::Voice, ring).await;
     // The next event is the end we cause after the ring time has passed.
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(core.calls.current(a.id), Some(call.id), "still in the call");
     calls::end(core, b.id, call.handle()).await.unwrap();
-    let ev = next_call(&mut rx).await;
+    let ev = bus.next().await;
     assert!(matches!(
         ev.change,
         CallChange::Ended {
@@ -293,21 +226,14 @@ async fn unanswered_calls_time_out() {
 async fn losing_the_last_connection_ends_the_call() {
     let app = spawn_app().await;
     let core = &app.core;
-    let (a, b, _) = three(core).await;
+    let (a, b, _) = three_online(&app).await;
     core.calls.endpoint_up(b.id); // a second tab
-    let mut rx = core.bus.subscribe();
-    let call = calls::initiate(core, &a, b.id, CallType::Video, RING)
-        .await
-        .unwrap();
-    next_call(&mut rx).await;
-    calls::respond(core, b.id, call.handle(), true)
-        .await
-        .unwrap();
-    next_call(&mut rx).await;
+    let mut bus = CallBus::new(core);
+    let call = bus.accepted(&a, &b, CallType::Video, RING).await;
     calls::endpoint_closed(core, b.id).await;
     assert_eq!(core.calls.current(b.id), Some(call.id), "one tab is left");
     calls::endpoint_closed(core, b.id).await;
-    let ev = next_call(&mut rx).await;
+    let ev = bus.next().await;
     assert!(matches!(
         ev.change,
         CallChange::Ended { by: Some(by), reason: EndReason::NetworkError } if by == b.id
@@ -317,12 +243,9 @@ async fn losing_the_last_connection_ends_the_call() {
     assert_eq!(core.calls.current(a.id), None);
     // The caller dropping while it rings ends it too.
     core.calls.endpoint_up(b.id);
-    let call = calls::initiate(core, &a, b.id, CallType::Voice, RING)
-        .await
-        .unwrap();
-    next_call(&mut rx).await;
+    let call = bus.ringing(&a, &b, CallType::Voice, RING).await;
     calls::endpoint_closed(core, a.id).await;
-    let ev = next_call(&mut rx).await;
+    let ev = bus.next().await;
     assert!(matches!(
         ev.change,
         CallChange::Ended {
@@ -338,10 +261,10 @@ async fn losing_the_last_connection_ends_the_call() {
 async fn only_the_parties_act_and_only_the_callee_answers() {
     let app = spawn_app().await;
     let core = &app.core;
-    let (a, b, c) = three(core).await;
-    let call: CallInfo = calls::initiate(core, &a, b.id, CallType::Voice, RING)
-        .await
-        .unwrap();
+    let (a, b, c) = three_online(&app).await;
+    let call: CallInfo = CallBus::new(core)
+        .ringing(&a, &b, CallType::Voice, RING)
+        .await;
     let h = call.handle().to_owned();
     assert!(matches!(
         calls::respond(core, c.id, &h, true).await,
@@ -379,7 +302,7 @@ async fn only_the_parties_act_and_only_the_callee_answers() {
 async fn history_lists_a_users_calls_newest_first() {
     let app = spawn_app().await;
     let core = &app.core;
-    let (a, b, c) = three(core).await;
+    let (a, b, c) = three_online(&app).await;
     let one = calls::initiate(core, &a, b.id, CallType::Voice, RING)
         .await
         .unwrap();

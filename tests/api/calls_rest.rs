@@ -2,135 +2,69 @@
 //! envelopes, message history paging and sending, call history, rate limits, and
 //! one account for expresschat and calls.
 
-use chatwire::config::Profile;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::helpers::{TestApp, spawn_app, spawn_app_with};
-
-async fn call(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = app.client.request(method, app.url(Profile::Calls, path));
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await.expect("request");
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
-
-async fn post(app: &TestApp, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
-    call(app, reqwest::Method::POST, path, token, Some(body)).await
-}
-
-async fn get(app: &TestApp, path: &str, token: Option<&str>) -> (u16, Value) {
-    call(app, reqwest::Method::GET, path, token, None).await
-}
-
-/// Registers a user; returns (token, id).
-async fn register(app: &TestApp, name: &str) -> (String, String) {
-    let (s, b) = post(
-        app,
-        "/api/auth/register",
-        None,
-        json!({"name": name, "email": format!("{name}@calls.test"), "password": "secret"}),
-    )
-    .await;
-    assert_eq!(s, 201, "{b}");
-    (
-        b["token"].as_str().unwrap().to_owned(),
-        b["user"]["id"].as_str().unwrap().to_owned(),
-    )
-}
-
-fn code(b: &Value) -> &str {
-    assert_eq!(b["success"], json!(false), "{b}");
-    b["error"]["code"].as_str().unwrap_or_default()
-}
+use crate::helpers::calls::code;
+use crate::helpers::{spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn register_and_login_answer_in_the_envelope() {
     let app = spawn_app().await;
-    let (s, b) = post(
-        &app,
-        "/api/auth/register",
-        None,
-        json!({"name": "Alice Johnson", "email": "Alice@Example.com", "password": "password123"}),
-    )
-    .await;
-    assert_eq!(s, 201);
-    assert_eq!(b["success"], json!(true));
+    let calls = app.calls();
+    let r = calls
+        .register(json!({"name": "Alice Johnson", "email": "Alice@Example.com", "password": "password123"}))
+        .await;
+    assert_eq!(r.status, 201);
+    assert_eq!(r.body["success"], json!(true));
     assert_eq!(
-        b["user"],
+        r.body["user"],
         json!({"id": "1", "name": "Alice Johnson", "email": "alice@example.com"})
     );
-    assert!(b["token"].as_str().unwrap().len() > 20);
-    let (s, b) = post(
-        &app,
-        "/api/auth/register",
-        None,
-        json!({"name": "Other", "email": "alice@example.com", "password": "x"}),
-    )
-    .await;
-    assert_eq!((s, code(&b)), (409, "USER_EXISTS"));
-    let (s, b) = post(&app, "/api/auth/register", None, json!({"email": "x@y.z"})).await;
-    assert_eq!((s, code(&b)), (400, "INVALID_DATA"));
+    assert!(r.body["token"].as_str().unwrap().len() > 20);
+    let r = calls
+        .register(json!({"name": "Other", "email": "alice@example.com", "password": "x"}))
+        .await;
+    assert_eq!((r.status, code(&r)), (409, "USER_EXISTS"));
+    let r = calls.register(json!({"email": "x@y.z"})).await;
+    assert_eq!((r.status, code(&r)), (400, "INVALID_DATA"));
 
-    let (s, b) = post(
-        &app,
-        "/api/auth/login",
-        None,
-        json!({"email": "alice@example.com", "password": "password123"}),
-    )
-    .await;
-    assert_eq!(s, 200);
-    assert_eq!(b["user"]["id"], json!("1"));
-    let token = b["token"].as_str().unwrap();
-    let (s, _) = get(&app, "/api/messages", Some(token)).await;
+    let r = calls
+        .login(json!({"email": "alice@example.com", "password": "password123"}))
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["user"]["id"], json!("1"));
+    let token = r.body["token"].as_str().unwrap();
+    let s = calls.messages(Some(token)).await.status;
     assert_eq!(s, 200, "the login token works as Bearer");
     for wrong in [
         json!({"email": "alice@example.com", "password": "nope"}),
         json!({"email": "nobody@example.com", "password": "password123"}),
     ] {
-        let (s, b) = post(&app, "/api/auth/login", None, wrong).await;
-        assert_eq!((s, code(&b)), (401, "UNAUTHORIZED"));
+        let r = calls.login(wrong).await;
+        assert_eq!((r.status, code(&r)), (401, "UNAUTHORIZED"));
     }
     // Not JSON at all: the same envelope, not axum's plain text.
-    let r = app
-        .client
-        .post(app.url(Profile::Calls, "/api/auth/login"))
-        .header("content-type", "application/json")
-        .body("{nope")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 400);
-    let b: Value = r.json().await.unwrap();
-    assert_eq!(code(&b), "INVALID_DATA");
+    let r = calls.login_raw("{nope").await;
+    assert_eq!(r.status, 400);
+    assert_eq!(code(&r), "INVALID_DATA");
     app.stop().await;
 }
 
 #[tokio::test]
 async fn routes_need_a_bearer_token() {
     let app = spawn_app().await;
+    let calls = app.calls();
     for token in [
         None,
         Some("garbage"),
         Some("eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0."),
     ] {
-        let (s, b) = get(&app, "/api/messages", token).await;
-        assert_eq!((s, code(&b)), (401, "UNAUTHORIZED"));
-        let (s, b) = post(&app, "/api/messages", token, json!({})).await;
-        assert_eq!((s, code(&b)), (401, "UNAUTHORIZED"));
-        let (s, b) = get(&app, "/api/calls", token).await;
-        assert_eq!((s, code(&b)), (401, "UNAUTHORIZED"));
+        let r = calls.messages(token).await;
+        assert_eq!((r.status, code(&r)), (401, "UNAUTHORIZED"));
+        let r = calls.send_message(token, json!({})).await;
+        assert_eq!((r.status, code(&r)), (401, "UNAUTHORIZED"));
+        let r = calls.call_history(token).await;
+        assert_eq!((r.status, code(&r)), (401, "UNAUTHORIZED"));
     }
     app.stop().await;
 }
@@ -138,20 +72,20 @@ async fn routes_need_a_bearer_token() {
 #[tokio::test]
 async fn messages_are_sent_and_paged() {
     let app = spawn_app().await;
-    let (ta, a) = register(&app, "ann").await;
-    let (tb, b) = register(&app, "ben").await;
-    let (_, c) = register(&app, "cid").await;
+    let calls = app.calls();
+    let (ta, a) = calls.user("ann").await;
+    let (tb, b) = calls.user("ben").await;
+    let (_, c) = calls.user("cid").await;
     let mut ids = Vec::new();
     for i in 0..5 {
-        let (s, body) = post(
-            &app,
-            "/api/messages",
-            Some(&ta),
-            json!({"receiverId": b, "content": format!("m{i}"), "type": "text"}),
-        )
-        .await;
-        assert_eq!(s, 201, "{body}");
-        let m = &body["message"];
+        let r = calls
+            .send_message(
+                Some(&ta),
+                json!({"receiverId": b, "content": format!("m{i}"), "type": "text"}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let m = &r.body["message"];
         assert_eq!(
             (
                 &m["senderId"],
@@ -165,18 +99,20 @@ async fn messages_are_sent_and_paged() {
         ids.push(m["id"].as_str().unwrap().to_owned());
     }
     // A number works as an id too, and a message to someone else.
-    let (s, _) = post(
-        &app,
-        "/api/messages",
-        Some(&ta),
-        json!({"receiverId": c.parse::<i64>().unwrap(), "content": "hi cid"}),
-    )
-    .await;
-    assert_eq!(s, 201);
+    let r = calls
+        .send_message(
+            Some(&ta),
+            json!({"receiverId": c.parse::<i64>().unwrap(), "content": "hi cid"}),
+        )
+        .await;
+    assert_eq!(r.status, 201);
 
-    let (_, all) = get(&app, "/api/messages", Some(&ta)).await;
+    let all = calls.messages(Some(&ta)).await.body;
     assert_eq!(all["messages"].as_array().unwrap().len(), 6);
-    let (_, page) = get(&app, &format!("/api/messages?with={a}&limit=2"), Some(&tb)).await;
+    let page = calls
+        .messages_where(Some(&tb), &format!("with={a}&limit=2"))
+        .await
+        .body;
     let contents: Vec<&str> = page["messages"]
         .as_array()
         .unwrap()
@@ -186,17 +122,15 @@ async fn messages_are_sent_and_paged() {
     assert_eq!(contents, ["m3", "m4"], "the newest page, oldest first");
     assert_eq!(page["hasMore"], json!(true));
     let oldest = page["messages"][0]["id"].as_str().unwrap();
-    let (_, older) = get(
-        &app,
-        &format!("/api/messages?with={a}&before={oldest}&limit=10"),
-        Some(&tb),
-    )
-    .await;
+    let older = calls
+        .messages_where(Some(&tb), &format!("with={a}&before={oldest}&limit=10"))
+        .await
+        .body;
     assert_eq!(older["messages"].as_array().unwrap().len(), 3);
     assert_eq!(older["hasMore"], json!(false));
     assert_eq!(older["messages"][0]["content"], json!("m0"));
     // ben sees only his conversation with ann.
-    let (_, bens) = get(&app, "/api/messages", Some(&tb)).await;
+    let bens = calls.messages(Some(&tb)).await.body;
     assert_eq!(bens["messages"].as_array().unwrap().len(), 5);
     assert_eq!(bens["messages"][0]["readBy"], json!([]));
     app.stop().await;
@@ -205,8 +139,9 @@ async fn messages_are_sent_and_paged() {
 #[tokio::test]
 async fn message_refusals_have_their_codes() {
     let app = spawn_app().await;
-    let (ta, a) = register(&app, "ann").await;
-    let (_, b) = register(&app, "ben").await;
+    let calls = app.calls();
+    let (ta, a) = calls.user("ann").await;
+    let (_, b) = calls.user("ben").await;
     let cases = [
         (
             json!({"receiverId": "999", "content": "x"}),
@@ -246,11 +181,12 @@ async fn message_refusals_have_their_codes() {
         ),
     ];
     for (body, status, expected) in cases {
-        let (s, r) = post(&app, "/api/messages", Some(&ta), body.clone()).await;
-        assert_eq!((s, code(&r)), (status, expected), "{body}");
+        let r = calls.send_message(Some(&ta), body.clone()).await;
+        assert_eq!((r.status, code(&r)), (status, expected), "{body}");
     }
     for q in ["limit=0", "limit=x", "before=yesterday", "with=999"] {
-        let (s, r) = get(&app, &format!("/api/messages?{q}"), Some(&ta)).await;
+        let r = calls.messages_where(Some(&ta), q).await;
+        let s = r.status;
         assert!(s == 400 || s == 404, "{q}: {s}");
         assert!(
             ["INVALID_DATA", "USER_NOT_FOUND"].contains(&code(&r)),
@@ -263,83 +199,61 @@ async fn message_refusals_have_their_codes() {
 #[tokio::test]
 async fn messages_are_rate_limited_per_user() {
     let app = spawn_app_with(&["--calls-messages-per-minute=3"]).await;
-    let (ta, _) = register(&app, "ann").await;
-    let (tb, b) = register(&app, "ben").await;
-    let (_, c) = register(&app, "cid").await;
+    let calls = app.calls();
+    let (ta, _) = calls.user("ann").await;
+    let (tb, b) = calls.user("ben").await;
+    let (_, c) = calls.user("cid").await;
     for _ in 0..3 {
-        let (s, _) = post(
-            &app,
-            "/api/messages",
-            Some(&ta),
-            json!({"receiverId": b, "content": "x"}),
-        )
-        .await;
-        assert_eq!(s, 201);
+        let r = calls
+            .send_message(Some(&ta), json!({"receiverId": b, "content": "x"}))
+            .await;
+        assert_eq!(r.status, 201);
     }
-    let (s, r) = post(
-        &app,
-        "/api/messages",
-        Some(&ta),
-        json!({"receiverId": b, "content": "x"}),
-    )
-    .await;
-    assert_eq!((s, code(&r)), (429, "RATE_LIMITED"));
-    let (s, _) = post(
-        &app,
-        "/api/messages",
-        Some(&tb),
-        json!({"receiverId": c, "content": "x"}),
-    )
-    .await;
-    assert_eq!(s, 201, "another user has their own allowance");
+    let r = calls
+        .send_message(Some(&ta), json!({"receiverId": b, "content": "x"}))
+        .await;
+    assert_eq!((r.status, code(&r)), (429, "RATE_LIMITED"));
+    let r = calls
+        .send_message(Some(&tb), json!({"receiverId": c, "content": "x"}))
+        .await;
+    assert_eq!(r.status, 201, "another user has their own allowance");
     app.stop().await;
 }
 
 #[tokio::test]
 async fn one_account_for_expresschat_and_calls() {
     let app = spawn_app().await;
-    app.signup_verified("Eve Express", "eve@x.io", "pw-eve")
+    let calls = app.calls();
+    let ex = app.expresschat();
+    ex.signup_verified("Eve Express", "eve@x.io", "pw-eve")
         .await;
-    let (s, b) = post(
-        &app,
-        "/api/auth/login",
-        None,
-        json!({"email": "eve@x.io", "password": "pw-eve"}),
-    )
-    .await;
-    assert_eq!(s, 200, "{b}");
-    assert_eq!(b["user"]["name"], json!("Eve Express"));
+    let r = calls
+        .login(json!({"email": "eve@x.io", "password": "pw-eve"}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["user"]["name"], json!("Eve Express"));
     // An expresschat sign-up that is not verified yet cannot log in here.
-    app.post_json(
-        "/signup",
-        json!({"name": "Una", "email": "una@x.io", "password": "pw"}),
-    )
-    .await;
-    let (s, b) = post(
-        &app,
-        "/api/auth/login",
-        None,
-        json!({"email": "una@x.io", "password": "pw"}),
-    )
-    .await;
-    assert_eq!((s, code(&b)), (401, "UNAUTHORIZED"));
-    // A calls registration logs in on expresschat.
-    register(&app, "cal").await;
-    let (s, b) = app
-        .post_json(
-            "/login",
-            json!({"email": "cal@calls.test", "password": "secret"}),
-        )
+    ex.signup(json!({"name": "Una", "email": "una@x.io", "password": "pw"}))
         .await;
-    assert_eq!((s, &b["success"]), (200, &json!(1)));
+    let r = calls
+        .login(json!({"email": "una@x.io", "password": "pw"}))
+        .await;
+    assert_eq!((r.status, code(&r)), (401, "UNAUTHORIZED"));
+    // A calls registration logs in on expresschat.
+    calls.user("cal").await;
+    let r = ex
+        .login(json!({"email": "cal@calls.test", "password": "secret"}))
+        .await;
+    assert_eq!((r.status, &r.body["success"]), (200, &json!(1)));
     app.stop().await;
 }
 
 #[tokio::test]
 async fn call_history_is_served() {
     let app = spawn_app().await;
-    let (ta, _) = register(&app, "ann").await;
-    let (_, b) = register(&app, "ben").await;
+    let calls = app.calls();
+    let (ta, _) = calls.user("ann").await;
+    let (_, b) = calls.user("ben").await;
     let ann = chatwire::core::identity::accounts::find_by_email(&app.core, "ann@calls.test")
         .await
         .unwrap()
@@ -355,9 +269,9 @@ async fn call_history_is_served() {
     )
     .await;
     assert!(r.is_err());
-    let (s, h) = get(&app, "/api/calls", Some(&ta)).await;
-    assert_eq!(s, 200);
-    let c = &h["calls"][0];
+    let r = calls.call_history(Some(&ta)).await;
+    assert_eq!(r.status, 200);
+    let c = &r.body["calls"][0];
     assert_eq!(
         (
             &c["from"],

@@ -3,21 +3,22 @@
 
 use serde_json::json;
 
-use crate::chatsphere_support::*;
-use crate::helpers::TestApp;
+use crate::helpers::Reply;
+use crate::helpers::chatsphere::{SECRET, error_of, sphere};
 
 #[tokio::test]
 async fn rooms_are_listed_per_token_kind_and_membership() {
     let s = sphere().await;
-    let (ann_id, ann, _) = user(&s, "ann").await;
-    let (bob_id, bob, _) = user(&s, "bob").await;
-    let r = post(
-        &s.app,
-        "/api/rooms",
-        Some(&ann),
-        json!({"name": "general", "description": "talk"}),
-    )
-    .await;
+    let cs = s.app.chatsphere();
+    let client = Some(s.client.as_str());
+    let (ann_id, ann, _) = cs.user(&s.client, "ann").await;
+    let (bob_id, bob, _) = cs.user(&s.client, "bob").await;
+    let r = cs
+        .create_room(
+            Some(&ann),
+            json!({"name": "general", "description": "talk"}),
+        )
+        .await;
     assert_eq!(r.status, 201, "{}", r.body);
     for k in [
         "id",
@@ -34,7 +35,7 @@ async fn rooms_are_listed_per_token_kind_and_membership() {
         json!({"messages": 0, "users": 1, "members": 1})
     );
     let general = r.body["id"].as_str().unwrap().to_owned();
-    let secret = room(&s, &bob, "secret", true).await;
+    let secret = cs.room(&bob, "secret", true).await;
 
     let ids = |r: &Reply| -> Vec<String> {
         r.body
@@ -44,169 +45,95 @@ async fn rooms_are_listed_per_token_kind_and_membership() {
             .map(|x| x["id"].as_str().unwrap().to_owned())
             .collect()
     };
+    assert_eq!(ids(&cs.rooms(Some(&ann)).await), vec![general.clone()]);
+    assert_eq!(ids(&cs.rooms(Some(&bob)).await), vec![secret.clone()]);
     assert_eq!(
-        ids(&get(&s.app, "/api/rooms", Some(&ann)).await),
-        vec![general.clone()]
-    );
-    assert_eq!(
-        ids(&get(&s.app, "/api/rooms", Some(&bob)).await),
-        vec![secret.clone()]
-    );
-    assert_eq!(
-        ids(&get(&s.app, "/api/rooms", Some(&s.client)).await),
+        ids(&cs.rooms(client).await),
         vec![general.clone(), secret.clone()]
     );
 
     // Details: public rooms to anyone, private ones to members and clients.
-    let r = get(&s.app, &format!("/api/rooms/{general}"), Some(&bob)).await;
+    let r = cs.room_details(Some(&bob), &general).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.body["users"], json!([{"id": ann_id, "username": "ann"}]));
-    let r = get(&s.app, &format!("/api/rooms/{secret}"), Some(&ann)).await;
+    let r = cs.room_details(Some(&ann), &secret).await;
     assert_eq!(r.status, 403);
-    assert_eq!(
-        get(&s.app, &format!("/api/rooms/{secret}"), Some(&s.client))
-            .await
-            .status,
-        200
-    );
+    assert_eq!(cs.room_details(client, &secret).await.status, 200);
     for bad in ["999999", "abc"] {
-        let r = get(&s.app, &format!("/api/rooms/{bad}"), Some(&ann)).await;
+        let r = cs.room_details(Some(&ann), bad).await;
         assert_eq!(r.status, 404);
         assert_eq!(error_of(&r), "Room not found");
     }
 
     // Adding a member: by a member or a client token.
-    let add = |room: String, token: String, user: String| {
-        let app = &s.app;
-        async move {
-            post(
-                app,
-                &format!("/api/rooms/{room}/users"),
-                Some(&token),
-                json!({"userId": user}),
-            )
-            .await
-        }
-    };
     assert_eq!(
-        add(secret.clone(), ann.clone(), ann_id.clone())
-            .await
-            .status,
+        cs.add_member(Some(&ann), &secret, &ann_id).await.status,
         403
     );
-    let r = add(general.clone(), ann.clone(), bob_id.clone()).await;
+    let r = cs.add_member(Some(&ann), &general, &bob_id).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.body["message"], "User added to room successfully");
-    assert_eq!(
-        add(secret.clone(), s.client.clone(), "999999".into())
-            .await
-            .status,
-        404
-    );
-    let r = post(
-        &s.app,
-        &format!("/api/rooms/{general}/users"),
-        Some(&ann),
-        json!({}),
-    )
-    .await;
+    assert_eq!(cs.add_member(client, &secret, "999999").await.status, 404);
+    let r = cs
+        .post(
+            &format!("/api/rooms/{general}/users"),
+            Some(&ann),
+            json!({}),
+        )
+        .await;
     assert_eq!(r.status, 400);
-    assert_eq!(ids(&get(&s.app, "/api/rooms", Some(&bob)).await).len(), 2);
+    assert_eq!(ids(&cs.rooms(Some(&bob)).await).len(), 2);
 
     // Creation refusals and the creator named by a client token.
-    let r = post(
-        &s.app,
-        "/api/rooms",
-        Some(&ann),
-        json!({"description": "x"}),
-    )
-    .await;
+    let r = cs
+        .create_room(Some(&ann), json!({"description": "x"}))
+        .await;
     assert_eq!(r.status, 400);
     assert_eq!(error_of(&r), "Name and userId are required");
-    let r = post(
-        &s.app,
-        "/api/rooms",
-        Some(&ann),
-        json!({"name": "x", "userId": bob_id}),
-    )
-    .await;
+    let r = cs
+        .create_room(Some(&ann), json!({"name": "x", "userId": bob_id}))
+        .await;
     assert_eq!(r.status, 403);
-    let r = post(
-        &s.app,
-        "/api/rooms",
-        Some(&s.client),
-        json!({"name": "for bob", "userId": bob_id}),
-    )
-    .await;
+    let r = cs
+        .create_room(client, json!({"name": "for bob", "userId": bob_id}))
+        .await;
     assert_eq!(r.status, 201);
     assert_eq!(r.body["createdBy"], bob_id.as_str());
 
     // Deletion: the creator or a client token.
-    assert_eq!(
-        delete(&s.app, &format!("/api/rooms/{general}"), Some(&bob))
-            .await
-            .status,
-        403
-    );
-    assert_eq!(
-        delete(&s.app, &format!("/api/rooms/{general}"), Some(&ann))
-            .await
-            .status,
-        200
-    );
-    assert_eq!(
-        get(&s.app, &format!("/api/rooms/{general}"), Some(&ann))
-            .await
-            .status,
-        404
-    );
-    assert_eq!(
-        delete(&s.app, &format!("/api/rooms/{secret}"), Some(&s.client))
-            .await
-            .status,
-        200
-    );
+    assert_eq!(cs.delete_room(Some(&bob), &general).await.status, 403);
+    assert_eq!(cs.delete_room(Some(&ann), &general).await.status, 200);
+    assert_eq!(cs.room_details(Some(&ann), &general).await.status, 404);
+    assert_eq!(cs.delete_room(client, &secret).await.status, 200);
     s.app.stop().await;
 }
 
 #[tokio::test]
 async fn messages_need_membership_and_come_in_order() {
     let s = sphere().await;
-    let (ann_id, ann, _) = user(&s, "ann").await;
-    let (bob_id, bob, _) = user(&s, "bob").await;
-    let general = room(&s, &ann, "general", false).await;
-    let path = format!("/api/rooms/{general}/messages");
+    let cs = s.app.chatsphere();
+    let client = Some(s.client.as_str());
+    let (ann_id, ann, _) = cs.user(&s.client, "ann").await;
+    let (bob_id, bob, _) = cs.user(&s.client, "bob").await;
+    let general = cs.room(&ann, "general", false).await;
 
-    let r = get(&s.app, &path, Some(&bob)).await;
+    let r = cs.messages(Some(&bob), &general).await;
     assert_eq!(r.status, 403);
     assert_eq!(error_of(&r), "You don't have access to this room");
     assert_eq!(
-        post(&s.app, &path, Some(&bob), json!({"content": "hi"}))
-            .await
-            .status,
+        cs.send_message(Some(&bob), &general, "hi").await.status,
         403
     );
     assert_eq!(
-        post(&s.app, &path, Some(&ann), json!({"content": "  "}))
-            .await
-            .status,
+        cs.send_message(Some(&ann), &general, "  ").await.status,
         400
     );
-    assert_eq!(
-        post(&s.app, &path, None, json!({"content": "x"}))
-            .await
-            .status,
-        401
-    );
+    assert_eq!(cs.send_message(None, &general, "x").await.status, 401);
 
     for i in 1..=3 {
-        let r = post(
-            &s.app,
-            &path,
-            Some(&ann),
-            json!({"content": format!("m{i}")}),
-        )
-        .await;
+        let r = cs
+            .send_message(Some(&ann), &general, &format!("m{i}"))
+            .await;
         assert_eq!(r.status, 201, "{}", r.body);
         assert_eq!(r.body["userId"], ann_id.as_str());
         assert_eq!(r.body["roomId"], general.as_str());
@@ -218,17 +145,11 @@ async fn messages_need_membership_and_come_in_order() {
         );
     }
     // A client token writes as its own user.
-    let r = post(
-        &s.app,
-        &path,
-        Some(&s.client),
-        json!({"content": "from the client"}),
-    )
-    .await;
+    let r = cs.send_message(client, &general, "from the client").await;
     assert_eq!(r.status, 201);
     assert_eq!(r.body["userId"], s.admin_id.as_str());
 
-    let r = get(&s.app, &path, Some(&ann)).await;
+    let r = cs.messages(Some(&ann), &general).await;
     let contents: Vec<&str> = r
         .body
         .as_array()
@@ -237,25 +158,20 @@ async fn messages_need_membership_and_come_in_order() {
         .map(|m| m["content"].as_str().unwrap())
         .collect();
     assert_eq!(contents, ["m1", "m2", "m3", "from the client"]);
-    let r = get(&s.app, &format!("/api/rooms/{general}"), Some(&ann)).await;
+    let r = cs.room_details(Some(&ann), &general).await;
     assert_eq!(r.body["_count"]["messages"], 4);
 
     // All messages: client tokens only.
-    let r = get(&s.app, "/api/messages", Some(&ann)).await;
+    let r = cs.all_messages(Some(&ann)).await;
     assert_eq!(r.status, 403);
     assert_eq!(error_of(&r), "Only client tokens can access all messages");
     assert_eq!(
-        get(&s.app, "/api/messages", Some(&s.client))
-            .await
-            .body
-            .as_array()
-            .unwrap()
-            .len(),
+        cs.all_messages(client).await.body.as_array().unwrap().len(),
         4
     );
 
     // A user's messages, newest first: their own, or anyone's for a client token.
-    let r = get(&s.app, "/api/messages/user", Some(&ann)).await;
+    let r = cs.my_messages(Some(&ann)).await;
     let contents: Vec<&str> = r
         .body
         .as_array()
@@ -265,7 +181,7 @@ async fn messages_need_membership_and_come_in_order() {
         .collect();
     assert_eq!(contents, ["m3", "m2", "m1"]);
     assert_eq!(
-        get(&s.app, &format!("/api/users/{ann_id}/messages"), Some(&ann))
+        cs.user_messages(Some(&ann), &ann_id)
             .await
             .body
             .as_array()
@@ -273,26 +189,9 @@ async fn messages_need_membership_and_come_in_order() {
             .len(),
         3
     );
-    assert_eq!(
-        get(&s.app, &format!("/api/users/{ann_id}/messages"), Some(&bob))
-            .await
-            .status,
-        403
-    );
-    assert_eq!(
-        get(
-            &s.app,
-            &format!("/api/users/{ann_id}/messages"),
-            Some(&s.client)
-        )
-        .await
-        .status,
-        200
-    );
-    assert_eq!(
-        get(&s.app, "/api/messages/user", Some(&bob)).await.body,
-        json!([])
-    );
+    assert_eq!(cs.user_messages(Some(&bob), &ann_id).await.status, 403);
+    assert_eq!(cs.user_messages(client, &ann_id).await.status, 200);
+    assert_eq!(cs.my_messages(Some(&bob)).await.body, json!([]));
     let _ = bob_id;
     s.app.stop().await;
 }
@@ -300,29 +199,20 @@ async fn messages_need_membership_and_come_in_order() {
 #[tokio::test]
 async fn orgchat_rooms_and_users_never_show_on_chatsphere() {
     let s = sphere().await;
-    let org = crate::orgchat_support::member(&s.app, "olga", "Acme", "admin").await;
-    let org_room = crate::orgchat_support::room(&s.app, &org, "acme-only").await;
-    let r = get(&s.app, "/api/rooms", Some(&s.client)).await;
+    let cs = s.app.chatsphere();
+    let client = Some(s.client.as_str());
+    let oc = s.app.orgchat();
+    let org = oc.member("olga", "Acme", "admin").await;
+    let org_room = oc.room(&org, "acme-only").await.to_string();
+    let r = cs.rooms(client).await;
     assert_eq!(r.body, json!([]));
-    let r = get(&s.app, &format!("/api/rooms/{org_room}"), Some(&s.client)).await;
+    let r = cs.room_details(client, &org_room).await;
     assert_eq!(r.status, 404);
-    let r = post(
-        &s.app,
-        &format!("/api/rooms/{org_room}/messages"),
-        Some(&s.client),
-        json!({"content": "x"}),
-    )
-    .await;
+    let r = cs.send_message(client, &org_room, "x").await;
     assert_eq!(r.status, 404);
-    let r = post(
-        &s.app,
-        "/api/tokens/user",
-        Some(&s.client),
-        json!({"userId": org.id}),
-    )
-    .await;
+    let r = cs.issue_user_token(client, json!({"userId": org.id})).await;
     assert_eq!(r.status, 404);
-    let r = get(&s.app, "/api/users", Some(&s.client)).await;
+    let r = cs.users(client).await;
     let org_id = org.id.to_string();
     assert!(
         r.body
@@ -332,8 +222,8 @@ async fn orgchat_rooms_and_users_never_show_on_chatsphere() {
             .all(|u| u["id"].as_str() != Some(org_id.as_str()))
     );
     // And the other way: orgchat's list does not show chatsphere rooms.
-    let _ = room(&s, &s.client, "sphere-only", false).await;
-    let r = crate::orgchat_support::get(&s.app, "/api/chat", Some(&org.access)).await;
+    let _ = cs.room(&s.client, "sphere-only", false).await;
+    let r = oc.rooms(Some(&org.access)).await;
     assert_eq!(r.body["total"], 1);
     s.app.stop().await;
 }
@@ -341,14 +231,14 @@ async fn orgchat_rooms_and_users_never_show_on_chatsphere() {
 #[tokio::test]
 async fn a_message_survives_a_restart() {
     let s = sphere().await;
-    let (_, ann, _) = user(&s, "ann").await;
-    let general = room(&s, &ann, "general", false).await;
-    let path = format!("/api/rooms/{general}/messages");
-    let r = post(&s.app, &path, Some(&ann), json!({"content": "still here"})).await;
+    let cs = s.app.chatsphere();
+    let (_, ann, _) = cs.user(&s.client, "ann").await;
+    let general = cs.room(&ann, "general", false).await;
+    let r = cs.send_message(Some(&ann), &general, "still here").await;
     assert_eq!(r.status, 201);
 
-    let app: TestApp = s.app.restart(&[SECRET]).await;
-    let r = get(&app, &path, Some(&ann)).await;
+    let app = s.app.restart(&[SECRET]).await;
+    let r = app.chatsphere().messages(Some(&ann), &general).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body[0]["content"], "still here");
     app.stop().await;

@@ -4,51 +4,14 @@
 use chatwire::core::{
     Error, conversations,
     conversations::groups,
-    identity::accounts::{self, NewUser},
     identity::auth,
-    messages::{self, Delivery, NewMessage},
+    messages::{self, Delivery},
     model::Kind,
 };
 use entity::users;
 
+use crate::helpers::core_fixtures::{direct_chat, group, text, three_users, user};
 use crate::helpers::spawn_app;
-
-pub(crate) async fn user(app: &crate::helpers::TestApp, name: &str) -> users::Model {
-    accounts::create_user(
-        &app.core,
-        NewUser {
-            name: name.into(),
-            email: Some(format!("{name}@x.io")),
-            username: None,
-            password: Some("pw".into()),
-            organization_id: None,
-            role: "user".into(),
-            verified: true,
-        },
-    )
-    .await
-    .unwrap()
-}
-
-/// ann, bob and cy.
-pub(crate) async fn three_users(
-    app: &crate::helpers::TestApp,
-) -> (users::Model, users::Model, users::Model) {
-    (
-        user(app, "ann").await,
-        user(app, "bob").await,
-        user(app, "cy").await,
-    )
-}
-
-pub(crate) fn text(conv: i64, content: &str) -> NewMessage<'_> {
-    NewMessage {
-        conversation_id: conv,
-        content,
-        kind: "text",
-        client_ref: None,
-    }
-}
 
 #[tokio::test]
 async fn sequences_reads_and_unread_counts() {
@@ -123,9 +86,7 @@ async fn outsiders_and_bad_content_are_refused() {
     let app = spawn_app().await;
     let core = &app.core;
     let (a, b, c) = three_users(&app).await;
-    let (dm, _) = conversations::open_direct(core, &a, b.id, None)
-        .await
-        .unwrap();
+    let dm = direct_chat(&app, &a, &b).await;
     let r = messages::send(
         core,
         &c,
@@ -181,9 +142,7 @@ async fn group_rights_belong_to_the_admin() {
     let app = spawn_app().await;
     let core = &app.core;
     let (a, b, c) = three_users(&app).await;
-    let g = groups::create_group(core, &a, "g", None, &[b.id], Kind::Group, None)
-        .await
-        .unwrap();
+    let g = group(&app, &a, &[b.id]).await;
     assert!(matches!(
         groups::add_member(core, b.id, g.id, c.id, None).await,
         Err(Error::PermissionDenied(_))

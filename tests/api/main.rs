@@ -5,7 +5,6 @@
 mod calls_core;
 mod calls_rest;
 mod chatsphere_rest;
-mod chatsphere_support;
 mod chatsphere_tokens;
 mod core_data;
 mod expresschat_rest;
@@ -14,7 +13,6 @@ mod message_batches;
 mod ops;
 mod orgchat_core;
 mod orgchat_rest;
-mod orgchat_support;
+mod secrets;
 mod testcore_rest;
-mod testcore_support;
 mod testcore_ws;

@@ -19,7 +19,7 @@ use entity::conversations as conv_entity;
 use futures_util::future::join_all;
 use sea_orm::EntityTrait;
 
-use crate::core_data::{text, three_users, user};
+use crate::helpers::core_fixtures::{direct_chat, group, text, three_users, user};
 
 const GROUP: &[Kind] = &[Kind::Group];
 const DIRECT: &[Kind] = &[Kind::Direct];
@@ -30,12 +30,8 @@ async fn concurrent_messages_get_gapless_sequences_in_order() {
     let app = spawn_app().await;
     let core = &app.core;
     let (a, b, c) = three_users(&app).await;
-    let group = groups::create_group(core, &a, "g", None, &[b.id, c.id], Kind::Group, None)
-        .await
-        .unwrap();
-    let (dm, _) = conversations::open_direct(core, &a, b.id, None)
-        .await
-        .unwrap();
+    let group = group(&app, &a, &[b.id, c.id]).await;
+    let dm = direct_chat(&app, &a, &b).await;
     let mut bus = core.bus.subscribe();
 
     // 300 messages at once: three senders in the group, two in the direct chat.
@@ -137,9 +133,7 @@ async fn membership_changes_apply_to_the_next_message() {
     let app = spawn_app().await;
     let core = &app.core;
     let (a, b, c) = three_users(&app).await;
-    let group = groups::create_group(core, &a, "g", None, &[b.id], Kind::Group, None)
-        .await
-        .unwrap();
+    let group = group(&app, &a, &[b.id]).await;
     let send = |sender, content| {
         messages::send(
             core,
@@ -207,12 +201,8 @@ async fn a_conversation_gone_fails_alone_within_its_batch() {
     let app = spawn_app().await;
     let core = &app.core;
     let (a, b) = (user(&app, "ann").await, user(&app, "bob").await);
-    let (dm, _) = conversations::open_direct(core, &a, b.id, None)
-        .await
-        .unwrap();
-    let doomed = groups::create_group(core, &a, "g", None, &[b.id], Kind::Group, None)
-        .await
-        .unwrap();
+    let dm = direct_chat(&app, &a, &b).await;
+    let doomed = group(&app, &a, &[b.id]).await;
     // Warm the member cache, then delete the row behind its back: only the
     // writer's own transaction can notice.
     messages::send(
@@ -258,9 +248,7 @@ async fn presence_is_announced_only_where_a_profile_shows_it() {
         let app = crate::helpers::spawn_app_with(&[&format!("--profiles={profiles}")]).await;
         let core = &app.core;
         let (a, b) = (user(&app, "ann").await, user(&app, "bob").await);
-        let (dm, _) = conversations::open_direct(core, &a, b.id, None)
-            .await
-            .unwrap();
+        let dm = direct_chat(&app, &a, &b).await;
         let mut bus = core.bus.subscribe();
         chatwire::core::presence::connected(core, a.id)
             .await

@@ -1,38 +1,32 @@
 //! Health, readiness and metrics on every listener.
 
-use chatwire::core::{crypto, identity::auth};
+use chatwire::{
+    config::Profile,
+    core::{crypto, identity::auth},
+};
 
 use crate::helpers::spawn_app;
 
 #[tokio::test]
 async fn health_ready_and_metrics_answer() {
     let app = spawn_app().await;
-    let r = app
-        .client
-        .get(app.express("/healthz"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200);
-    assert_eq!(r.text().await.unwrap(), "ok");
-    let r = app.client.get(app.express("/readyz")).send().await.unwrap();
-    assert_eq!(r.status().as_u16(), 200);
+    let ex = app.expresschat();
+    let r = ex.get("/healthz").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text, "ok");
+    let r = ex.get("/readyz").await;
+    assert_eq!(r.status, 200);
     // Generate at least one metric, then read the exposition.
-    app.post_json("/signup", serde_json::json!({})).await;
-    let r = app
-        .client
-        .get(app.express("/metrics"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200);
+    ex.signup(serde_json::json!({})).await;
+    let r = ex.get("/metrics").await;
+    assert_eq!(r.status, 200);
     app.stop().await;
 }
 
 #[tokio::test]
 async fn shutdown_completes() {
     let app = spawn_app().await;
-    let url = app.express("/healthz");
+    let url = app.url(Profile::Expresschat, "/healthz");
     app.stop().await;
     assert!(
         reqwest::get(url).await.is_err(),

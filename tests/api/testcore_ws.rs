@@ -3,24 +3,17 @@
 //! same database; refused tokens, users and non-members close with 4000.
 
 use reqwest::Method;
-use serde_json::json;
 
 use crate::helpers::spawn_app;
-use crate::testcore_support::*;
+use crate::helpers::testcore::frame;
 
 #[tokio::test]
 async fn a_message_survives_a_restart_with_its_edit() {
     let app = spawn_app().await;
-    let ann = register(&app, "Ann").await;
-    as_user(
-        &app,
-        Method::POST,
-        "/api/v1/chat/createChat",
-        &ann,
-        Some(json!({"roomName": "Keep"})),
-    )
-    .await;
-    let mut ws = RawWs::connect(&app, &format!("/ws1/?token={}", ann.token)).await;
+    let tc = app.testcore();
+    let ann = tc.user("Ann").await;
+    tc.room(&ann, "Keep").await;
+    let mut ws = tc.ws(&format!("/ws1/?token={}", ann.token)).await;
     ws.send_json(&frame(
         "SEND_MESSAGE",
         "keep",
@@ -55,7 +48,7 @@ async fn a_message_survives_a_restart_with_its_edit() {
     assert_eq!(ws.closed().await.0, 1000);
 
     let app = app.restart(&[]).await;
-    let r = as_user(&app, Method::GET, "/api/v1/chat/ChatQuery/KEEP", &ann, None).await;
+    let r = app.testcore().chat_query(&ann, Method::GET, "KEEP").await;
     assert_eq!(r.status, 200, "{}", r.body);
     let msgs = r.body["data"][0]["messages"].as_array().unwrap().clone();
     let got: Vec<(&str, &str)> = msgs
@@ -77,23 +70,17 @@ async fn a_message_survives_a_restart_with_its_edit() {
 #[tokio::test]
 async fn websocket_refusals_close_with_4000() {
     let app = spawn_app().await;
-    let ann = register(&app, "Ann").await;
-    let bob = register(&app, "Bob").await;
-    as_user(
-        &app,
-        Method::POST,
-        "/api/v1/chat/createChat",
-        &ann,
-        Some(json!({"roomName": "Mine"})),
-    )
-    .await;
+    let tc = app.testcore();
+    let ann = tc.user("Ann").await;
+    let bob = tc.user("Bob").await;
+    tc.room(&ann, "Mine").await;
 
-    let mut ws = RawWs::connect(&app, "/ws1/").await;
+    let mut ws = tc.ws("/ws1/").await;
     assert_eq!(ws.closed().await.0, 4000, "strict mode: no token");
-    let mut ws = RawWs::connect(&app, "/ws1/?token=forged").await;
+    let mut ws = tc.ws("/ws1/?token=forged").await;
     assert_eq!(ws.closed().await, (4000, "invalid or expired token".into()));
     // Bob's token, Ann's userId.
-    let mut ws = RawWs::connect(&app, &format!("/?token={}", bob.token)).await;
+    let mut ws = tc.ws(&format!("/?token={}", bob.token)).await;
     ws.send_json(&frame("SEND_MESSAGE", "Mine", "1", "hi", &ann.id))
         .await;
     assert_eq!(
@@ -101,7 +88,7 @@ async fn websocket_refusals_close_with_4000() {
         (4000, "userId does not match the token".into())
     );
     // Bob is not a member.
-    let mut ws = RawWs::connect(&app, &format!("/ws1/?token={}", bob.token)).await;
+    let mut ws = tc.ws(&format!("/ws1/?token={}", bob.token)).await;
     ws.send_json(&frame("SEND_MESSAGE", "Mine", "1", "hi", &bob.id))
         .await;
     assert_eq!(

@@ -25,6 +25,7 @@ after(async () => {
 function demo() {
   return execFileSync(BIN, ["demo"], {
     env: { ...process.env, DATABASE_URL: server.databaseUrl, CHATWIRE_LOG: "warn" },
+    cwd: server.dir, // where the server keeps its secrets file on PostgreSQL
     encoding: "utf8",
   });
 }

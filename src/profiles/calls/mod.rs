@@ -5,25 +5,30 @@
 //! GET /api/messages (`?with=&before=&limit=`), POST /api/messages, GET /api/calls.
 //! Envelopes `{success:true, ...}` / `{success:false, error:{code, message}}`.
 //!
-//! Connection (`realtime.rs`): `join {userId, token}` => `connected {userId,
+//! Connection (`handshake.rs`): `join {userId, token}` => `connected {userId,
 //! socketId}` or `auth:error {message}`; a handshake token (`auth.token` or
 //! `Authorization: Bearer`) authenticates up front. Any other event before that:
 //! `error {message, code:"AUTH_REQUIRED"}`.
 //!
-//! Events (table in `realtime.rs`): message, message:read, typing:start,
-//! typing:stop (`chat.rs`); call:initiate, call:respond, call:end
-//! (`signalling.rs`). Refusals: `error {message, code}`, or `call:failed` for an
-//! unreachable callee.
+//! Events (table in `events.rs`): join (`handshake.rs`); message, message:read,
+//! typing:start, typing:stop (`handlers/chat.rs`); call:initiate, call:respond,
+//! call:end (`handlers/signalling.rs`). Refusals: `error {message, code}`, or
+//! `call:failed` for an unreachable callee.
 //!
 //! Deliveries (`render.rs`): message, message:read, typing:start, typing:stop,
 //! user:online, user:offline, call:initiated, call:incoming, call:accepted,
 //! call:rejected, call:ended.
+//!
+//! Files: `rest.rs` (routes), `handshake.rs` (connect, `join`, disconnect),
+//! `events.rs` (event table), `handlers/` (chat, signalling), `render.rs` (bus
+//! events to frames), `wire.rs` (shapes), `error.rs` (REST and socket refusals).
 
-mod chat;
-mod realtime;
+mod error;
+mod events;
+mod handlers;
+mod handshake;
 mod render;
 mod rest;
-mod signalling;
 pub mod wire;
 
 use std::{sync::Arc, time::Duration};
@@ -32,6 +37,7 @@ use futures_util::FutureExt;
 use tokio_util::sync::CancellationToken;
 
 use crate::core::ratelimit::Limiter;
+use crate::profiles::kit;
 use crate::{config::Config, core::CoreRef, transport::socketio};
 
 /// What the handlers share.
@@ -62,29 +68,12 @@ pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super:
         messages: Limiter::per_minute(cfg.calls_messages_per_minute),
         calls: Limiter::per_minute(cfg.calls_calls_per_minute),
     });
-    realtime::register(ctx.clone(), "/");
-    let rx = core.bus.subscribe();
+    handshake::register(ctx.clone(), "/", events::handle);
     let render_ctx = ctx.clone();
-    let render_stop = shutdown.clone();
-    tokio::spawn(async move {
-        tokio::select! {
-            _ = crate::core::bus::consume("calls", rx, |ev| render::render(&render_ctx, ev)) => {}
-            _ = render_stop.cancelled() => {}
-        }
+    kit::spawn_renderer("calls", &core, shutdown.clone(), move |ev| {
+        render::render(render_ctx.clone(), ev)
     });
-    let tidy_ctx = ctx.clone();
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(Duration::from_secs(60));
-        loop {
-            tokio::select! {
-                _ = every.tick() => {
-                    tidy_ctx.messages.forget_idle();
-                    tidy_ctx.calls.forget_idle();
-                }
-                _ = shutdown.cancelled() => break,
-            }
-        }
-    });
+    spawn_limiter_tidy(ctx.clone(), shutdown);
     let router = rest::router(ctx)
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             cfg.max_frame_bytes,
@@ -94,4 +83,21 @@ pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super:
         router,
         closer: Some(async move { io.close().await }.boxed()),
     }
+}
+
+/// Every minute the rate limiters forget users who sent nothing lately, so their
+/// tables do not grow with every user ever seen.
+fn spawn_limiter_tidy(ctx: Arc<Ctx>, shutdown: CancellationToken) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tokio::select! {
+                _ = every.tick() => {
+                    ctx.messages.forget_idle();
+                    ctx.calls.forget_idle();
+                }
+                _ = shutdown.cancelled() => break,
+            }
+        }
+    });
 }

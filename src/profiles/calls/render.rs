@@ -4,18 +4,25 @@
 
 use std::sync::Arc;
 
-use chrono::Utc;
-use serde_json::json;
+use chrono::{DateTime, Utc};
 
-use super::{Ctx, wire::*};
+use super::{
+    Ctx,
+    wire::{
+        CallAnswer, CallEnded, CallOffer, MessageWire, PresenceWire, ReadReceipt, TypingStarted,
+        TypingStopped, id_str,
+    },
+};
 use crate::core::{
-    bus::{Audience, ConvRef, Event, EventKind},
+    bus::{Audience, ConvRef, Event, EventKind, MessageOut},
     calls::{CallChange, CallEvent},
     messages::direct,
     model::Kind,
 };
+use crate::profiles::kit::timestamp;
 use crate::transport::socketio::emit_to_users;
 
+/// The users an event addresses (calls has no rooms).
 fn users(a: &Audience) -> Vec<i64> {
     match a {
         Audience::Users(u) => u.to_vec(),
@@ -23,18 +30,13 @@ fn users(a: &Audience) -> Vec<i64> {
     }
 }
 
-pub async fn render(ctx: &Arc<Ctx>, ev: Arc<Event>) {
-    let io = &ctx.io;
+/// Renders one bus event (the profile's renderer task calls this for each).
+pub async fn render(ctx: Arc<Ctx>, ev: Arc<Event>) {
     let a = &ev.audience;
     match &ev.kind {
         EventKind::MessageCreated(m) if m.conversation.kind == Kind::Direct => {
-            let Some(receiver) = users(a).into_iter().find(|&u| u != m.sender_id) else {
-                return;
-            };
-            let data = MessageWire::new(m, receiver);
-            // The sending socket has it as its ack: every other socket of both.
             let except = ev.origin.as_ref().map(|c| c.0.as_str());
-            emit_to_users(io, [receiver, m.sender_id], except, "message", &data).await;
+            message(&ctx, m, users(a), except).await
         }
         EventKind::ReadUpTo {
             conversation,
@@ -43,7 +45,7 @@ pub async fn render(ctx: &Arc<Ctx>, ev: Arc<Event>) {
             message_id,
             sender_id,
         } if conversation.kind == Kind::Direct => match (message_id, sender_id) {
-            (Some(mid), Some(sender)) => read_receipt(ctx, *mid, *sender, *reader_id).await,
+            (Some(mid), Some(sender)) => read_receipt(&ctx, *mid, *sender, *reader_id).await,
             // A read of the whole chat (expresschat): name the newest message the
             // reader received, off the render loop (it needs a query).
             _ => {
@@ -62,40 +64,63 @@ pub async fn render(ctx: &Arc<Ctx>, ev: Arc<Event>) {
             user_id,
             user_name,
             typing,
-        } => {
-            let from = id_str(*user_id);
-            if *typing {
-                let data = json!({"from": from, "fromName": user_name});
-                emit_to_users(io, users(a), None, "typing:start", &data).await;
-            } else {
-                emit_to_users(io, users(a), None, "typing:stop", &json!({"from": from})).await;
-            }
-        }
+        } => typing_change(&ctx, *user_id, user_name, *typing, users(a)).await,
         EventKind::Presence {
             user_id,
             online,
             at,
-        } => {
-            let (event, status) = if *online {
-                ("user:online", "online")
-            } else {
-                ("user:offline", "offline")
-            };
-            let data =
-                json!({"userId": id_str(*user_id), "status": status, "timestamp": timestamp(*at)});
-            emit_to_users(io, users(a), None, event, &data).await;
-        }
-        EventKind::Call(call) => render_call(ctx, call).await,
+        } => presence(&ctx, *user_id, *online, *at, users(a)).await,
+        EventKind::Call(call) => render_call(&ctx, call).await,
         _ => {}
     }
 }
 
+/// `message` to every socket of both users but the sending one (`except`),
+/// which has it as its ack.
+async fn message(ctx: &Ctx, m: &MessageOut, audience: Vec<i64>, except: Option<&str>) {
+    let Some(receiver) = audience.into_iter().find(|&u| u != m.sender_id) else {
+        return;
+    };
+    let data = MessageWire::new(m, receiver);
+    emit_to_users(&ctx.io, [receiver, m.sender_id], except, "message", &data).await;
+}
+
+/// `typing:start {from, fromName}` / `typing:stop {from}` to the recipient.
+async fn typing_change(ctx: &Ctx, user: i64, name: &str, on: bool, audience: Vec<i64>) {
+    let from = id_str(user);
+    if on {
+        let data = TypingStarted {
+            from,
+            from_name: name.to_owned(),
+        };
+        emit_to_users(&ctx.io, audience, None, "typing:start", &data).await;
+    } else {
+        let data = TypingStopped { from };
+        emit_to_users(&ctx.io, audience, None, "typing:stop", &data).await;
+    }
+}
+
+/// `user:online` / `user:offline` to the users who share a conversation.
+async fn presence(ctx: &Ctx, user: i64, online: bool, at: DateTime<Utc>, audience: Vec<i64>) {
+    let (event, status) = if online {
+        ("user:online", "online")
+    } else {
+        ("user:offline", "offline")
+    };
+    let data = PresenceWire {
+        user_id: id_str(user),
+        status,
+        timestamp: timestamp(at),
+    };
+    emit_to_users(&ctx.io, audience, None, event, &data).await;
+}
+
 async fn read_receipt(ctx: &Ctx, message: i64, sender: i64, reader: i64) {
-    let data = json!({
-        "messageId": id_str(message),
-        "userId": id_str(reader),
-        "readAt": timestamp(Utc::now()),
-    });
+    let data = ReadReceipt {
+        message_id: id_str(message),
+        user_id: id_str(reader),
+        read_at: timestamp(Utc::now()),
+    };
     emit_to_users(&ctx.io, [sender], None, "message:read", &data).await;
 }
 
@@ -123,21 +148,31 @@ async fn render_call(ctx: &Ctx, ev: &CallEvent) {
             emit_to_users(io, [c.callee_id], None, "call:incoming", &theirs).await;
         }
         CallChange::Accepted { by } => {
-            let data = json!({"callId": call_id, "by": id_str(*by), "type": kind, "roomName": c.room_name});
+            let data = CallAnswer {
+                call_id: call_id.to_owned(),
+                by: id_str(*by),
+                kind,
+                room_name: Some(c.room_name.clone()),
+            };
             emit_to_users(io, both, None, "call:accepted", &data).await;
         }
         CallChange::Rejected { by } => {
-            let data = json!({"callId": call_id, "by": id_str(*by), "type": kind});
+            let data = CallAnswer {
+                call_id: call_id.to_owned(),
+                by: id_str(*by),
+                kind,
+                room_name: None,
+            };
             emit_to_users(io, both, None, "call:rejected", &data).await;
         }
         CallChange::Ended { by, reason } => {
-            let data = json!({
-                "callId": call_id,
-                "by": by.map(id_str),
-                "reason": reason.as_str(),
-                "type": kind,
-                "duration": c.duration_secs.unwrap_or(0),
-            });
+            let data = CallEnded {
+                call_id: call_id.to_owned(),
+                by: by.map(id_str),
+                reason: reason.as_str(),
+                kind,
+                duration: c.duration_secs.unwrap_or(0),
+            };
             emit_to_users(io, both, None, "call:ended", &data).await;
         }
     }

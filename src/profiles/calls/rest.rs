@@ -1,6 +1,6 @@
-//! calls' REST routes under `/api`, with the envelopes `{success:true, ...}` and
-//! `{success:false, error:{code, message}}`. Every route but login and register
-//! needs `Authorization: Bearer <token>`.
+//! calls' REST routes under `/api`, answering `{success:true, ...}`; refusals are
+//! `ApiError`s (`error.rs`). Every route but login and register needs
+//! `Authorization: Bearer <token>`.
 
 use std::{collections::HashMap, net::SocketAddr, sync::Arc};
 
@@ -8,19 +8,26 @@ use axum::{
     Json, Router,
     extract::{ConnectInfo, FromRequestParts, Query, State, rejection::JsonRejection},
     http::{StatusCode, request::Parts},
-    response::{IntoResponse, Response},
     routing::{get, post},
 };
 use entity::users;
-use serde_json::{Value, json};
 
-use super::{Ctx, realtime::authenticate, wire::*};
+use super::{
+    Ctx,
+    error::ApiError,
+    handshake::authenticate,
+    wire::{
+        CallRecord, CallsPage, LoginBody, MessageSent, MessageWire, MessagesPage, PostMessage,
+        RegisterBody, SessionOut, UserOut, id_str, message_type,
+    },
+};
 use crate::core::{
     Error, calls,
     identity::accounts::{self, NewUser},
     identity::auth,
-    messages::direct::{self, Before},
+    messages::direct::{self, Before, DirectMessage},
 };
+use crate::profiles::kit::{self, Id, present};
 
 pub fn router(ctx: Arc<Ctx>) -> Router {
     Router::new()
@@ -31,71 +38,6 @@ pub fn router(ctx: Arc<Ctx>) -> Router {
         .with_state(ctx)
 }
 
-/// A refusal in the profile's envelope.
-pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-}
-
-impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-        }
-    }
-
-    /// Maps a core error; `internal` is the code of an unexpected failure.
-    fn from_core(e: Error, internal: &'static str) -> Self {
-        use StatusCode as S;
-        match e {
-            Error::AuthRequired | Error::InvalidCredentials => {
-                Self::new(S::UNAUTHORIZED, "UNAUTHORIZED", "Invalid or missing token")
-            }
-            Error::NotFound("user") => Self::new(S::NOT_FOUND, "USER_NOT_FOUND", "User not found"),
-            Error::NotFound(what) => {
-                Self::new(S::NOT_FOUND, "NOT_FOUND", format!("{what} not found"))
-            }
-            Error::InvalidData(m) => Self::new(S::BAD_REQUEST, "INVALID_DATA", m),
-            Error::RateLimited { retry_after_secs } => Self::new(
-                S::TOO_MANY_REQUESTS,
-                "RATE_LIMITED",
-                format!("Too many requests, retry in {retry_after_secs} s"),
-            ),
-            Error::UserNotConnected | Error::CallInProgress => {
-                Self::new(S::CONFLICT, "USER_UNAVAILABLE", "User is offline or busy")
-            }
-            Error::PermissionDenied(m) => Self::new(S::FORBIDDEN, "PERMISSION_DENIED", m),
-            Error::Conflict(m) => Self::new(S::CONFLICT, "CONFLICT", m),
-            Error::EmailNotVerified => {
-                Self::new(S::UNAUTHORIZED, "UNAUTHORIZED", "Email not verified")
-            }
-            Error::Internal => {
-                Self::new(S::INTERNAL_SERVER_ERROR, internal, "Something went wrong")
-            }
-        }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body = json!({"success": false, "error": {"code": self.code, "message": self.message}});
-        (self.status, Json(body)).into_response()
-    }
-}
-
-fn invalid(message: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "INVALID_DATA", message)
-}
-
-/// A JSON body, or INVALID_DATA in the envelope.
-fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    b.map(|Json(t)| t)
-        .map_err(|e| invalid(format!("invalid JSON body: {}", e.body_text())))
-}
-
 /// The user of the request's `Authorization: Bearer` token.
 pub struct Authed(users::Model);
 
@@ -103,18 +45,8 @@ impl FromRequestParts<Arc<Ctx>> for Authed {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, ctx: &Arc<Ctx>) -> Result<Self, ApiError> {
-        let token = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|h| h.to_str().ok())
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| ApiError::from_core(Error::AuthRequired, "INTERNAL"))?;
-        authenticate(ctx, token)
-            .await
-            .map(Authed)
-            .map_err(|e| ApiError::from_core(e, "INTERNAL"))
+        let token = kit::bearer(&parts.headers).ok_or(Error::AuthRequired)?;
+        Ok(Authed(authenticate(ctx, &token).await?))
     }
 }
 
@@ -126,55 +58,58 @@ fn user_out(u: &users::Model) -> UserOut {
     }
 }
 
-fn present(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
 /// `{success:true, token, user}` for a logged-in or new user.
-fn session(ctx: &Ctx, status: StatusCode, u: &users::Model) -> Result<Response, ApiError> {
-    let token =
-        auth::issue_access(&ctx.core, u.id).map_err(|e| ApiError::from_core(e, "INTERNAL"))?;
-    let body = json!({"success": true, "token": token, "user": user_out(u)});
-    Ok((status, Json(body)).into_response())
+fn session(
+    ctx: &Ctx,
+    status: StatusCode,
+    u: &users::Model,
+) -> Result<(StatusCode, Json<SessionOut>), ApiError> {
+    let token = auth::issue_access(&ctx.core, u.id)?;
+    let body = SessionOut {
+        success: true,
+        token,
+        user: user_out(u),
+    };
+    Ok((status, Json(body)))
 }
 
+/// `POST /api/auth/login {email, password}`. The address is throttled before the
+/// body is even read, so malformed attempts count too.
 async fn login(
     State(ctx): State<Arc<Ctx>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     b: Result<Json<LoginBody>, JsonRejection>,
-) -> Result<Response, ApiError> {
-    accounts::throttle_address(&ctx.core, peer.ip())
-        .map_err(|e| ApiError::from_core(e, "INTERNAL"))?;
-    let b = body(b)?;
+) -> Result<(StatusCode, Json<SessionOut>), ApiError> {
+    accounts::throttle_address(&ctx.core, peer.ip())?;
+    let Json(b) = b?;
     let (Some(email), Some(password)) = (present(&b.email), b.password.as_deref()) else {
-        return Err(invalid("email and password are required"));
-    };
-    let denied = || {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "UNAUTHORIZED",
-            "Invalid email or password",
-        )
+        return Err(Error::invalid("email and password are required").into());
     };
     let user = match accounts::check_login(&ctx.core, email, password).await {
+        // Accounts of an organization (orgchat) are not this profile's.
         Ok(u) if u.organization_id.is_none() => u,
-        Ok(_) | Err(Error::NotFound(_)) | Err(Error::InvalidCredentials) => return Err(denied()),
-        Err(e) => return Err(ApiError::from_core(e, "INTERNAL")),
+        Ok(_) | Err(Error::NotFound(_)) | Err(Error::InvalidCredentials) => {
+            return Err(Error::InvalidCredentials.into());
+        }
+        Err(e) => return Err(e.into()),
     };
     session(&ctx, StatusCode::OK, &user)
 }
 
+/// `POST /api/auth/register {name, email, password}` (or `username`, or both:
+/// `name` wins). Without either the name is the email's local part.
 /// Registration creates a verified user at once: the calls frontend has no
-/// verification step (see the README).
+/// verification step.
 async fn register(
     State(ctx): State<Arc<Ctx>>,
     b: Result<Json<RegisterBody>, JsonRejection>,
-) -> Result<Response, ApiError> {
-    let b = body(b)?;
+) -> Result<(StatusCode, Json<SessionOut>), ApiError> {
+    let Json(b) = b?;
     let (Some(email), Some(password)) = (present(&b.email), b.password.clone()) else {
-        return Err(invalid("email and password are required"));
+        return Err(Error::invalid("email and password are required").into());
     };
-    let name = present(&b.name)
+    let name = b
+        .display_name()
         .map(str::to_owned)
         .unwrap_or_else(|| email.split('@').next().unwrap_or(email).to_owned());
     let new = NewUser {
@@ -188,22 +123,23 @@ async fn register(
     };
     match accounts::create_user(&ctx.core, new).await {
         Ok(u) => session(&ctx, StatusCode::CREATED, &u),
-        Err(Error::Conflict(_)) => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "USER_EXISTS",
-            "A user with this email already exists",
-        )),
-        Err(e) => Err(ApiError::from_core(e, "INTERNAL")),
+        Err(Error::Conflict(_)) => Err(ApiError::UserExists),
+        Err(e) => Err(e.into()),
     }
 }
 
-/// `limit` (default 50, at most HISTORY_PAGE) and an id cursor from a query.
+/// `limit` (default 50, at most HISTORY_PAGE) from a query.
 fn page(ctx: &Ctx, q: &HashMap<String, String>) -> Result<u64, ApiError> {
     match q.get("limit").map(|l| l.trim().parse::<u64>()) {
         None => Ok(50.min(ctx.core.limits.history_page)),
         Some(Ok(n)) if n >= 1 => Ok(n.min(ctx.core.limits.history_page)),
-        Some(_) => Err(invalid("limit must be a positive number")),
+        Some(_) => Err(Error::invalid("limit must be a positive number").into()),
     }
+}
+
+/// A query parameter that is set and not blank, trimmed.
+fn param<'q>(q: &'q HashMap<String, String>, name: &str) -> Option<&'q str> {
+    q.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
 }
 
 /// `GET /api/messages?with=&before=&limit=`: the newest `limit` of the caller's
@@ -213,52 +149,48 @@ async fn list_messages(
     State(ctx): State<Arc<Ctx>>,
     Authed(me): Authed,
     Query(q): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MessagesPage>, ApiError> {
     let limit = page(&ctx, &q)?;
-    let with = match q.get("with").map(|w| w.trim()).filter(|w| !w.is_empty()) {
+    let with = match param(&q, "with") {
         Some(w) => {
-            let id = IdIn(w.to_owned())
-                .num("user")
-                .map_err(|e| ApiError::from_core(e, "INTERNAL"))?;
-            direct::peer(&ctx.core, &me, id)
-                .await
-                .map_err(|e| ApiError::from_core(e, "INTERNAL"))?;
+            let id = Id::parse(w).get("user")?;
+            // Only someone the caller may write to.
+            direct::peer(&ctx.core, &me, id).await?;
             Some(id)
         }
         None => None,
     };
-    let before = match q.get("before").map(|b| b.trim()).filter(|b| !b.is_empty()) {
-        None => None,
-        Some(b) => Some(match b.parse::<i64>() {
-            Ok(id) => Before::Message(id),
-            Err(_) => Before::Time(
-                chrono::DateTime::parse_from_rfc3339(b)
-                    .map_err(|_| invalid("before must be a message id or an ISO 8601 time"))?
-                    .to_utc(),
-            ),
-        }),
-    };
-    let mut rows = direct::history(&ctx.core, me.id, with, before, limit + 1)
-        .await
-        .map_err(|e| ApiError::from_core(e, "INTERNAL"))?;
+    let before = param(&q, "before").map(history_cursor).transpose()?;
+    // One more than asked tells whether there are older ones.
+    let mut rows = direct::history(&ctx.core, me.id, with, before, limit + 1).await?;
     let has_more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
-    let messages: Vec<MessageWire> = rows
-        .iter()
-        .rev()
-        .map(|d| {
-            let mut w = MessageWire::new(&d.message, d.receiver_id);
-            w.read_by = Some(if d.read_by_receiver {
-                vec![id_str(d.receiver_id)]
-            } else {
-                Vec::new()
-            });
-            w
-        })
-        .collect();
-    Ok(Json(
-        json!({"success": true, "messages": messages, "hasMore": has_more}),
-    ))
+    Ok(Json(MessagesPage {
+        success: true,
+        messages: rows.iter().rev().map(history_entry).collect(),
+        has_more,
+    }))
+}
+
+/// `before` of the message history: a message id, else an ISO 8601 time.
+fn history_cursor(b: &str) -> Result<Before, ApiError> {
+    if let Ok(id) = b.parse::<i64>() {
+        return Ok(Before::Message(id));
+    }
+    let at = chrono::DateTime::parse_from_rfc3339(b)
+        .map_err(|_| Error::invalid("before must be a message id or an ISO 8601 time"))?;
+    Ok(Before::Time(at.to_utc()))
+}
+
+/// A message of the history, with who has read it.
+fn history_entry(d: &DirectMessage) -> MessageWire {
+    let mut w = MessageWire::new(&d.message, d.receiver_id);
+    w.read_by = Some(if d.read_by_receiver {
+        vec![id_str(d.receiver_id)]
+    } else {
+        Vec::new()
+    });
+    w
 }
 
 /// `POST /api/messages {receiverId, content, type}`: sent like a socket message
@@ -267,25 +199,28 @@ async fn post_message(
     State(ctx): State<Arc<Ctx>>,
     Authed(me): Authed,
     b: Result<Json<PostMessage>, JsonRejection>,
-) -> Result<Response, ApiError> {
-    let b = body(b)?;
-    let fail = |e| ApiError::from_core(e, "MESSAGE_SEND_FAILED");
+) -> Result<(StatusCode, Json<MessageSent>), ApiError> {
+    let Json(b) = b?;
     let to = b
         .receiver_id
-        .ok_or_else(|| invalid("receiverId is required"))?;
-    let content = b.content.ok_or_else(|| invalid("content is required"))?;
-    let kind = message_type(b.kind.as_deref()).map_err(fail)?;
-    let to = to.num("user").map_err(fail)?;
-    ctx.messages.check(&me.id).map_err(fail)?;
+        .ok_or_else(|| Error::invalid("receiverId is required"))?;
+    let content = b
+        .content
+        .ok_or_else(|| Error::invalid("content is required"))?;
+    let kind = message_type(b.kind.as_deref())?;
+    let to = to.get("user")?;
+    ctx.messages.check(&me.id)?;
     let sent = direct::send(&ctx.core, &me, to, &content, kind, None)
         .await
-        .map_err(fail)?;
+        .map_err(ApiError::failed_as("MESSAGE_SEND_FAILED"))?;
     let message = MessageWire::new(&sent.message, sent.receiver_id);
     Ok((
         StatusCode::CREATED,
-        Json(json!({"success": true, "message": message})),
-    )
-        .into_response())
+        Json(MessageSent {
+            success: true,
+            message,
+        }),
+    ))
 }
 
 /// `GET /api/calls?before=&limit=`: the caller's calls, newest first (`before` is
@@ -294,22 +229,20 @@ async fn list_calls(
     State(ctx): State<Arc<Ctx>>,
     Authed(me): Authed,
     Query(q): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CallsPage>, ApiError> {
     let limit = page(&ctx, &q)?;
-    let before = match q.get("before").map(|b| b.trim()).filter(|b| !b.is_empty()) {
+    let before = match param(&q, "before") {
         None => None,
         Some(b) => Some(
             b.split('_')
                 .next()
                 .and_then(|n| n.parse::<i64>().ok())
-                .ok_or_else(|| invalid("before must be a call id"))?,
+                .ok_or_else(|| Error::invalid("before must be a call id"))?,
         ),
     };
-    let calls: Vec<CallRecord> = calls::history(&ctx.core, me.id, before, limit)
-        .await
-        .map_err(|e| ApiError::from_core(e, "INTERNAL"))?
-        .iter()
-        .map(CallRecord::new)
-        .collect();
-    Ok(Json(json!({"success": true, "calls": calls})))
+    let calls = calls::history(&ctx.core, me.id, before, limit).await?;
+    Ok(Json(CallsPage {
+        success: true,
+        calls: calls.iter().map(CallRecord::new).collect(),
+    }))
 }

@@ -1,52 +1,21 @@
-//! calls' wire shapes: camelCase payloads; user and message ids are decimal
-//! strings of the numeric ids ("7"); a call id is its handle (`"12_9f2c..."`), so
-//! its Jitsi room `call_${callId}` cannot be guessed.
+//! calls' wire shapes: the payloads clients send (camelCase), and every frame
+//! and REST body the server answers with, one struct each. User and message ids
+//! go out as decimal strings of the numeric ids ("7") and come in as strings or
+//! numbers (`kit::Id`); a call id is its handle (`"12_9f2c..."`), so its Jitsi
+//! room `call_${callId}` cannot be guessed.
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
 use crate::core::{
     Error, Result,
     bus::MessageOut,
     calls::{CallInfo, CallType},
 };
+use crate::profiles::kit::{Id, present, timestamp};
 
+/// An id as this profile renders it: the decimal string of the numeric id.
 pub fn id_str(id: i64) -> String {
     id.to_string()
-}
-
-pub fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-/// An id as the client sends it: a string (`"7"`) or a number (`7`).
-#[derive(Debug, Clone)]
-pub struct IdIn(pub String);
-
-impl<'de> Deserialize<'de> for IdIn {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            S(String),
-            N(i64),
-        }
-        Ok(IdIn(match Raw::deserialize(d)? {
-            Raw::S(s) => s,
-            Raw::N(n) => n.to_string(),
-        }))
-    }
-}
-
-impl IdIn {
-    /// The numeric id, or `NotFound(what)` when it cannot name anything.
-    pub fn num(&self, what: &'static str) -> Result<i64> {
-        self.0
-            .trim()
-            .parse::<i64>()
-            .ok()
-            .filter(|n| *n > 0)
-            .ok_or(Error::NotFound(what))
-    }
 }
 
 /// The message types the client knows; absent means text.
@@ -59,60 +28,90 @@ pub fn message_type(t: Option<&str>) -> Result<&'static str> {
     }
 }
 
-pub fn call_type(t: &str) -> Result<CallType> {
-    CallType::parse(t).ok_or_else(|| Error::invalid("callType must be voice or video"))
-}
+// ---- client -> server (Socket.IO events)
 
-// ---- client -> server
-
+/// `join {userId, token}`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Join {
     #[serde(default)]
-    pub user_id: Option<IdIn>,
+    pub user_id: Option<Id>,
     pub token: String,
 }
 
+/// `message {to, content, type}`.
 #[derive(Debug, Deserialize)]
 pub struct SendMessage {
-    pub to: IdIn,
+    pub to: Id,
     pub content: String,
     #[serde(rename = "type", default)]
     pub kind: Option<String>,
 }
 
+/// `message:read {messageId, userId}`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReadMessage {
-    pub message_id: IdIn,
+    pub message_id: Id,
     #[serde(default)]
-    pub user_id: Option<IdIn>,
+    pub user_id: Option<Id>,
 }
 
+/// `typing:start {to}` and `typing:stop {to}`.
 #[derive(Debug, Deserialize)]
 pub struct TypingTo {
-    pub to: IdIn,
+    pub to: Id,
 }
 
+/// `call:initiate {to, callType}`; `type` is read when `callType` is absent.
+/// Two fields rather than a serde alias: with an alias, a payload carrying both
+/// is refused as a duplicate field.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Initiate {
-    pub to: IdIn,
-    #[serde(alias = "type")]
-    pub call_type: String,
+    pub to: Id,
+    #[serde(default)]
+    pub call_type: Option<String>,
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
 }
 
+impl Initiate {
+    /// `callType`, else `type`: voice or video.
+    pub fn call_type(&self) -> Result<CallType> {
+        let Some(t) = self.call_type.as_deref().or(self.kind.as_deref()) else {
+            // The words serde used when `type` was an alias of `callType`.
+            return Err(Error::invalid("invalid data: missing field `callType`"));
+        };
+        CallType::parse(t).ok_or_else(|| Error::invalid("callType must be voice or video"))
+    }
+}
+
+/// `call:respond {callId, response, to}`; `to` is ignored (the call names its
+/// parties).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Respond {
-    pub call_id: IdIn,
+    pub call_id: String,
     pub response: String,
 }
 
+impl Respond {
+    /// `accept` is true, `reject` false; anything else is refused.
+    pub fn accepts(&self) -> Result<bool> {
+        match self.response.as_str() {
+            "accept" => Ok(true),
+            "reject" => Ok(false),
+            _ => Err(Error::invalid("response must be accept or reject")),
+        }
+    }
+}
+
+/// `call:end {callId, to}`; `to` is ignored.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EndCall {
-    pub call_id: IdIn,
+    pub call_id: String,
 }
 
 // ---- REST bodies: every field optional, so a missing one gets INVALID_DATA in
@@ -124,32 +123,91 @@ pub struct LoginBody {
     pub password: Option<String>,
 }
 
+/// `POST /api/auth/register {name, email, password}`; a sign-up form may send
+/// `username` instead, or both (two fields, not a serde alias, which would
+/// refuse a body with both as a duplicate field).
 #[derive(Debug, Default, Deserialize)]
 pub struct RegisterBody {
-    #[serde(alias = "username")]
     pub name: Option<String>,
+    pub username: Option<String>,
     pub email: Option<String>,
     pub password: Option<String>,
+}
+
+impl RegisterBody {
+    /// The display name: `name`, else `username` (blank ones do not count), so
+    /// `name` wins when the two disagree.
+    pub fn display_name(&self) -> Option<&str> {
+        present(&self.name).or_else(|| present(&self.username))
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PostMessage {
-    pub receiver_id: Option<IdIn>,
+    pub receiver_id: Option<Id>,
     pub content: Option<String>,
     #[serde(rename = "type")]
     pub kind: Option<String>,
 }
 
-// ---- server -> client
+// ---- server -> client (Socket.IO)
 
+/// What the sending socket gets as its ack, whichever event it sent.
 #[derive(Debug, Serialize)]
-pub struct UserOut {
-    pub id: String,
-    pub name: String,
-    pub email: String,
+#[serde(untagged)]
+pub enum Ack {
+    Connected(Connected),
+    Message(MessageWire),
+    Offer(CallOffer),
+    Failed(CallFailed),
+    Done(Done),
 }
 
+/// `connected {userId, socketId}` (also `join`'s ack).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Connected {
+    pub user_id: String,
+    pub socket_id: String,
+}
+
+/// `{success:true}`: the ack of an event with nothing else to say.
+#[derive(Debug, Serialize)]
+pub struct Done {
+    pub success: bool,
+}
+
+impl Done {
+    pub const OK: Done = Done { success: true };
+}
+
+/// `auth:error {message}`.
+#[derive(Debug, Serialize)]
+pub struct AuthError {
+    pub message: &'static str,
+}
+
+/// `call:failed {message, reason, to}`: the callee cannot ring.
+#[derive(Clone, Debug, Serialize)]
+pub struct CallFailed {
+    pub message: &'static str,
+    pub reason: &'static str,
+    /// The callee as asked for; null when the id named nobody at all.
+    pub to: Option<String>,
+}
+
+impl CallFailed {
+    pub fn unavailable(to: Id) -> Self {
+        CallFailed {
+            message: "User is not available",
+            reason: "user_unavailable",
+            to: to.0.map(id_str),
+        }
+    }
+}
+
+/// A direct message: the `message` event, an ack, and the REST bodies.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageWire {
@@ -179,6 +237,38 @@ impl MessageWire {
             read_by: None,
         }
     }
+}
+
+/// `message:read {messageId, userId, readAt}`, to the message's sender.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadReceipt {
+    pub message_id: String,
+    pub user_id: String,
+    pub read_at: String,
+}
+
+/// `typing:start {from, fromName}`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TypingStarted {
+    pub from: String,
+    pub from_name: String,
+}
+
+/// `typing:stop {from}`.
+#[derive(Debug, Serialize)]
+pub struct TypingStopped {
+    pub from: String,
+}
+
+/// `user:online` / `user:offline {userId, status, timestamp}`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PresenceWire {
+    pub user_id: String,
+    pub status: &'static str,
+    pub timestamp: String,
 }
 
 /// `call:initiated` (to the caller) and `call:incoming` (to the callee), with the
@@ -219,6 +309,71 @@ impl CallOffer {
             start_with_video_muted: c.kind == CallType::Voice,
         }
     }
+}
+
+/// `call:accepted {callId, by, type, roomName}` and `call:rejected {callId, by,
+/// type}` (no room: nobody joins it).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallAnswer {
+    pub call_id: String,
+    pub by: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub room_name: Option<String>,
+}
+
+/// `call:ended {callId, by, reason, type, duration}`; `by` is null after a timeout.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallEnded {
+    pub call_id: String,
+    pub by: Option<String>,
+    pub reason: &'static str,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub duration: i64,
+}
+
+// ---- server -> client (REST)
+
+#[derive(Debug, Serialize)]
+pub struct UserOut {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+}
+
+/// `{success:true, token, user}`: login and registration.
+#[derive(Debug, Serialize)]
+pub struct SessionOut {
+    pub success: bool,
+    pub token: String,
+    pub user: UserOut,
+}
+
+/// `GET /api/messages`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessagesPage {
+    pub success: bool,
+    pub messages: Vec<MessageWire>,
+    pub has_more: bool,
+}
+
+/// `POST /api/messages`.
+#[derive(Debug, Serialize)]
+pub struct MessageSent {
+    pub success: bool,
+    pub message: MessageWire,
+}
+
+/// `GET /api/calls`.
+#[derive(Debug, Serialize)]
+pub struct CallsPage {
+    pub success: bool,
+    pub calls: Vec<CallRecord>,
 }
 
 /// A call in the history (`GET /api/calls`), the document's Call model.
@@ -271,10 +426,27 @@ mod tests {
     fn ids_arrive_as_strings_or_numbers() {
         let a: TypingTo = serde_json::from_str(r#"{"to":"7"}"#).unwrap();
         let b: TypingTo = serde_json::from_str(r#"{"to":7}"#).unwrap();
-        assert_eq!(a.to.num("user").unwrap(), 7);
-        assert_eq!(b.to.num("user").unwrap(), 7);
-        assert!(IdIn("u7".into()).num("user").is_err());
+        assert_eq!(a.to.get("user").unwrap(), 7);
+        assert_eq!(b.to.get("user").unwrap(), 7);
+        assert!(Id::parse("u7").get("user").is_err());
         assert!(serde_json::from_str::<TypingTo>(r#"{"to":true}"#).is_err());
+    }
+
+    #[test]
+    fn a_field_and_its_other_name_may_come_together() {
+        let body = |v: serde_json::Value| serde_json::from_value::<RegisterBody>(v).unwrap();
+        let both = body(serde_json::json!({"name": "Ann", "username": "ann1"}));
+        assert_eq!(both.display_name(), Some("Ann"));
+        let blank_name = body(serde_json::json!({"name": " ", "username": "ann1"}));
+        assert_eq!(blank_name.display_name(), Some("ann1"));
+        assert_eq!(body(serde_json::json!({})).display_name(), None);
+
+        let call = |v: serde_json::Value| serde_json::from_value::<Initiate>(v).unwrap();
+        let both = call(serde_json::json!({"to": "2", "callType": "video", "type": "voice"}));
+        assert_eq!(both.call_type().unwrap(), CallType::Video);
+        let only_type = call(serde_json::json!({"to": "2", "type": "voice"}));
+        assert_eq!(only_type.call_type().unwrap(), CallType::Voice);
+        assert!(call(serde_json::json!({"to": "2"})).call_type().is_err());
     }
 
     #[test]

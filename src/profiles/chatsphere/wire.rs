@@ -1,44 +1,19 @@
 //! chatsphere's wire shapes, in the original's (Prisma) field names: rooms with
-//! `_count`, messages with their `user`, users with an upper-case `role`, and the
-//! WebSocket frames of both dialects. Ids are strings (the original's ids were
-//! UUID strings); they carry the core's numeric ids, and ids sent as numbers or
-//! numeric strings are both read.
+//! `_count`, messages with their `user`, users with an upper-case `role`, the
+//! answers that issue tokens, and the WebSocket frames of both dialects. Ids are
+//! strings (the original's ids were UUID strings) carrying the core's numeric
+//! ids; ids sent as numbers or numeric strings are both read (`kit::Id`).
 
-use std::collections::HashMap;
-
-use chrono::{DateTime, SecondsFormat, Utc};
 use entity::users;
-use serde::{Deserialize, Deserializer};
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-use crate::core::{bus::MessageOut, conversations::rooms::shared::RoomInfo};
-
-/// An id as a client sends it: a number or a numeric string. A string that is not
-/// a number names nothing (`None`), which answers "not found" rather than
-/// "malformed".
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Id(pub Option<i64>);
-
-impl<'de> Deserialize<'de> for Id {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(match Value::deserialize(d)? {
-            Value::Number(n) => Id(n.as_i64().filter(|n| *n > 0)),
-            Value::String(s) => parse_id(&s),
-            Value::Null => Id(None),
-            _ => return Err(serde::de::Error::custom("an id is a string or a number")),
-        })
-    }
-}
-
-/// An id from a path segment or a string field.
-pub fn parse_id(s: &str) -> Id {
-    Id(s.trim().parse().ok().filter(|n: &i64| *n > 0))
-}
-
-/// ISO 8601 UTC with milliseconds, as the original (`2025-05-13T19:30:29.123Z`).
-pub fn timestamp(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
+use crate::core::{
+    conversations::rooms::shared::{self as rooms, RoomInfo},
+    identity::api_tokens::Issued,
+    model::MessageOut,
+};
+use crate::profiles::kit::{Id, timestamp};
 
 /// The original's roles: ADMIN, MODERATOR, MEMBER.
 pub fn role(u: &users::Model) -> &'static str {
@@ -49,63 +24,235 @@ pub fn role(u: &users::Model) -> &'static str {
     }
 }
 
-pub fn user_json(u: &users::Model) -> Value {
-    json!({
-        "id": u.id.to_string(),
-        "username": crate::core::conversations::rooms::shared::username(u),
-        "role": role(u),
-    })
+// ---- REST answers.
+
+/// A user as listings, profiles and token answers show one.
+#[derive(Debug, Serialize)]
+pub struct UserOut {
+    pub id: String,
+    pub username: String,
+    pub role: &'static str,
 }
 
-pub fn room_json(r: &RoomInfo) -> Value {
-    json!({
-        "id": r.room.id.to_string(),
-        "name": r.room.name.clone().unwrap_or_default(),
-        "description": r.room.description,
-        "isPrivate": r.room.is_private,
-        "createdBy": r.room.admin_id.map(|a| a.to_string()),
-        "createdAt": timestamp(r.room.created_at),
-        "updatedAt": timestamp(r.room.updated_at),
-        "_count": {"messages": r.messages, "users": r.members, "members": r.members},
-    })
-}
-
-/// The Message model with its `user`.
-pub fn message_json(m: &MessageOut) -> Value {
-    json!({
-        "id": m.id.to_string(),
-        "content": m.content,
-        "createdAt": timestamp(m.created_at),
-        "updatedAt": timestamp(m.updated_at),
-        "userId": m.sender_id.to_string(),
-        "roomId": m.conversation.id.to_string(),
-        "user": {"id": m.sender_id.to_string(), "username": m.sender_name},
-    })
-}
-
-/// A message as the UI dialect shows it: flat, with the sender's name and image.
-pub fn flat_message(m: &MessageOut, image: Option<&str>) -> serde_json::Map<String, Value> {
-    let v = json!({
-        "id": m.id.to_string(),
-        "content": m.content,
-        "userId": m.sender_id.to_string(),
-        "username": m.sender_name,
-        "userImage": image,
-        "roomId": m.conversation.id.to_string(),
-        "createdAt": timestamp(m.created_at),
-        "updatedAt": timestamp(m.updated_at),
-    });
-    match v {
-        Value::Object(o) => o,
-        _ => serde_json::Map::new(),
+impl From<&users::Model> for UserOut {
+    fn from(u: &users::Model) -> Self {
+        UserOut {
+            id: u.id.to_string(),
+            username: rooms::username(u),
+            role: role(u),
+        }
     }
 }
 
-/// The UI dialect's `new_message` frame.
-pub fn flat_frame(m: &MessageOut, images: &HashMap<i64, Option<String>>) -> Value {
-    let mut o = flat_message(m, images.get(&m.sender_id).and_then(|i| i.as_deref()));
-    o.insert("type".into(), json!("new_message"));
-    Value::Object(o)
+/// A user as a room's `users` and a message's `user` show one.
+#[derive(Debug, Serialize)]
+pub struct MemberOut {
+    pub id: String,
+    pub username: String,
+}
+
+impl From<&users::Model> for MemberOut {
+    fn from(u: &users::Model) -> Self {
+        MemberOut {
+            id: u.id.to_string(),
+            username: rooms::username(u),
+        }
+    }
+}
+
+/// The Room model with Prisma's `_count` (`users` and `members` are both the
+/// member count: the original's UI read either).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoomOut {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub is_private: bool,
+    pub created_by: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    #[serde(rename = "_count")]
+    pub count: RoomCount,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RoomCount {
+    pub messages: i64,
+    pub users: i64,
+    pub members: i64,
+}
+
+impl From<&RoomInfo> for RoomOut {
+    fn from(r: &RoomInfo) -> Self {
+        RoomOut {
+            id: r.room.id.to_string(),
+            name: r.room.name.clone().unwrap_or_default(),
+            description: r.room.description.clone(),
+            is_private: r.room.is_private,
+            created_by: r.room.admin_id.map(|a| a.to_string()),
+            created_at: timestamp(r.room.created_at),
+            updated_at: timestamp(r.room.updated_at),
+            count: RoomCount {
+                messages: r.messages,
+                users: r.members,
+                members: r.members,
+            },
+        }
+    }
+}
+
+/// `GET /api/rooms/:id`: the room with its members.
+#[derive(Debug, Serialize)]
+pub struct RoomDetail {
+    #[serde(flatten)]
+    pub room: RoomOut,
+    pub users: Vec<MemberOut>,
+}
+
+/// The Message model with its `user`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Message {
+    pub id: String,
+    pub content: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub user_id: String,
+    pub room_id: String,
+    pub user: MemberOut,
+}
+
+impl From<&MessageOut> for Message {
+    fn from(m: &MessageOut) -> Self {
+        Message {
+            id: m.id.to_string(),
+            content: m.content.clone(),
+            created_at: timestamp(m.created_at),
+            updated_at: timestamp(m.updated_at),
+            user_id: m.sender_id.to_string(),
+            room_id: m.conversation.id.to_string(),
+            user: MemberOut {
+                id: m.sender_id.to_string(),
+                username: m.sender_name.clone(),
+            },
+        }
+    }
+}
+
+pub fn messages(ms: &[MessageOut]) -> Vec<Message> {
+    ms.iter().map(Message::from).collect()
+}
+
+/// An answer that issues a token: its record `id` (what revocation names), the
+/// JWT, its user and when it expires.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IssuedOut {
+    pub id: String,
+    pub token: String,
+    pub user: UserOut,
+    pub expires_at: String,
+}
+
+impl IssuedOut {
+    pub fn new(t: &Issued, user: &users::Model) -> Self {
+        IssuedOut {
+            id: t.id.to_string(),
+            token: t.token.clone(),
+            user: user.into(),
+            expires_at: timestamp(t.expires_at),
+        }
+    }
+}
+
+/// `GET /api/auth/profile`.
+#[derive(Debug, Serialize)]
+pub struct ProfileOut {
+    pub user: UserOut,
+}
+
+/// `PUT /api/auth/profile`.
+#[derive(Debug, Serialize)]
+pub struct ProfileUpdated {
+    pub message: &'static str,
+    pub user: UserOut,
+}
+
+/// `{message}`: what the original answers for a done deletion or revocation.
+#[derive(Debug, Serialize)]
+pub struct Done {
+    pub message: &'static str,
+}
+
+/// `GET /api/health`.
+#[derive(Debug, Serialize)]
+pub struct Health {
+    pub status: &'static str,
+    pub timestamp: String,
+}
+
+/// `{error}`: every refusal, REST and upgrade alike.
+#[derive(Debug, Serialize)]
+pub struct ErrorBody {
+    pub error: String,
+}
+
+// ---- WebSocket frames out.
+
+/// A message as the UI dialect shows it: flat, with the sender's name and image.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FlatMessage {
+    pub id: String,
+    pub content: String,
+    pub user_id: String,
+    pub username: String,
+    pub user_image: Option<String>,
+    pub room_id: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl FlatMessage {
+    pub fn new(m: &MessageOut, image: Option<&str>) -> Self {
+        FlatMessage {
+            id: m.id.to_string(),
+            content: m.content.clone(),
+            user_id: m.sender_id.to_string(),
+            username: m.sender_name.clone(),
+            user_image: image.map(str::to_owned),
+            room_id: m.conversation.id.to_string(),
+            created_at: timestamp(m.created_at),
+            updated_at: timestamp(m.updated_at),
+        }
+    }
+}
+
+/// Every frame the server sends, tagged by `type`.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum OutFrame {
+    /// Server dialect: the answer to `join`, before its history.
+    JoinConfirmation {
+        #[serde(rename = "roomId")]
+        room_id: String,
+    },
+    /// Server dialect: the last messages of the joined room, oldest first.
+    PreviousMessages { messages: Vec<Message> },
+    /// UI dialect: the answer to `join_room`, oldest first.
+    MessageHistory {
+        #[serde(rename = "roomId")]
+        room_id: String,
+        messages: Vec<FlatMessage>,
+    },
+    /// Server dialect: a message delivered to the room.
+    NewMessage { message: Message },
+    /// UI dialect: a message delivered to the room, flat.
+    #[serde(rename = "new_message")]
+    FlatNewMessage(FlatMessage),
+    /// A refused frame; the connection stays open.
+    Error { message: String },
 }
 
 // ---- REST bodies. Every field optional, so a missing one gets the original's
@@ -150,7 +297,8 @@ pub struct ClientTokenBody {
     pub email: Option<String>,
 }
 
-// ---- WebSocket frames in.
+// ---- WebSocket frames in. `userId` is a claim, checked against the token's
+// user in events.rs and dropped there: handlers never see it.
 
 /// `{type:"join", userId, roomId}` (server dialect) and `{type:"join_room" |
 /// "leave_room", roomId}` (UI dialect).
@@ -188,5 +336,22 @@ mod tests {
         let f: RoomFrame = serde_json::from_str(r#"{"roomId":"abc"}"#).unwrap();
         assert_eq!(f.room_id, Id(None));
         assert!(serde_json::from_str::<RoomFrame>(r#"{"roomId":[1]}"#).is_err());
+    }
+
+    #[test]
+    fn frames_carry_their_type() {
+        let v = serde_json::to_value(OutFrame::JoinConfirmation {
+            room_id: "4".into(),
+        })
+        .unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"type": "join_confirmation", "roomId": "4"})
+        );
+        let v = serde_json::to_value(OutFrame::Error {
+            message: "no".into(),
+        })
+        .unwrap();
+        assert_eq!(v, serde_json::json!({"type": "error", "message": "no"}));
     }
 }

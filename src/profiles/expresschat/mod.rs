@@ -1,18 +1,26 @@
 //! expresschat (seed 001): Socket.IO on namespace `/`, REST at the root.
 //!
-//! REST (`rest.rs`): POST /signup, POST /login, GET /verify (and /Verify),
-//! POST /logout, POST /resend, POST /update-access-token.
+//! REST (`rest.rs`, refusals in `error.rs`): POST /signup, POST /login,
+//! GET /verify (and /Verify), POST /logout, POST /resend,
+//! POST /update-access-token.
 //!
-//! Handshake (`connect.rs`): cookies `access_token`/`refresh_token` or query
+//! Handshake (`handshake.rs`): cookies `access_token`/`refresh_token` or query
 //! `accessToken`/`refreshToken`; never rejected: `auth-failure` then disconnect.
 //! After connect: `access-token` (when refreshed), `user-id`, `personal-chat-list`,
 //! `group-chat-list`.
 //!
-//! Events (`realtime.rs` holds the table; group events live in `group_events.rs`): fetch-user-details, search-user,
-//! check-chat, create-personal-chat, send-personal-message, read-personal-message,
-//! fetch-personal-chat, send-self-message, fetch-self-chat, create-group-chat,
-//! send-group-message, read-group-message, fetch-group-chat, add-member, kickout,
-//! change-admin, leave-grp, delete-grp.
+//! Events (`events.rs` parses each into `ClientEvent`; handlers in `handlers/`):
+//! - `handlers/people.rs`: fetch-user-details, search-user;
+//! - `handlers/personal.rs`: check-chat, create-personal-chat,
+//!   fetch-personal-chat, fetch-self-chat;
+//! - `handlers/messages.rs`: send-personal-message, send-group-message,
+//!   send-self-message, read-personal-message, read-group-message;
+//! - `handlers/group.rs`: create-group-chat, fetch-group-chat, add-member,
+//!   kickout, change-admin, leave-grp, delete-grp.
+//!
+//! Refusals (`error.rs`): `add-member-fail`, `kickout-fail`, `change-admin-fail`,
+//! `delete-grp-fail` `{Message}`, bare `group-left-fail`; other events get no
+//! answer (logged).
 //!
 //! Deliveries to other users (`render.rs`): core bus events rendered as
 //! receive-personal-message, read-personal-msg-ack, create-personal-chat-*,
@@ -20,20 +28,23 @@
 //! new-grp-added, kickout-successful, kicked-out, someone-kicked-out,
 //! change-admin-success-*, group-left-success, user-left-grp,
 //! delete-group-chat-creator, delete-grp-success-receiver.
+//!
+//! Wire shapes (`wire.rs`): the REST bodies and every event's payload, in and out.
 
-mod connect;
-mod group_events;
-mod realtime;
+mod error;
+mod events;
+mod handlers;
+mod handshake;
 mod render;
 mod rest;
-pub mod wire;
+mod wire;
 
 use std::sync::Arc;
 
 use futures_util::FutureExt;
 use tokio_util::sync::CancellationToken;
 
-use crate::{config::Config, core::CoreRef, transport::socketio};
+use crate::{config::Config, core::CoreRef, profiles::kit, transport::socketio};
 
 /// What the handlers share.
 pub struct Ctx {
@@ -51,14 +62,10 @@ pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super:
         inbox_capacity: cfg.inbox_capacity,
         cookie_secure: cfg.cookie_secure,
     });
-    connect::register(ctx.clone());
-    let rx = core.bus.subscribe();
+    handshake::register(ctx.clone());
     let render_ctx = ctx.clone();
-    tokio::spawn(async move {
-        tokio::select! {
-            _ = crate::core::bus::consume("expresschat", rx, |ev| render::render(&render_ctx, ev)) => {}
-            _ = shutdown.cancelled() => {}
-        }
+    kit::spawn_renderer("expresschat", &core, shutdown, move |ev| {
+        render::render(render_ctx.clone(), ev)
     });
     let router = rest::router(ctx)
         .layer(tower_http::limit::RequestBodyLimitLayer::new(

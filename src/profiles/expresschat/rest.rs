@@ -1,5 +1,6 @@
 //! expresschat's REST routes. Answers keep the original's numeric `success` codes,
-//! status codes and message strings word for word.
+//! status codes and message strings word for word; the refusals are in
+//! `error.rs`.
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -9,19 +10,18 @@ use axum::{
         ConnectInfo, Query, State,
         rejection::{JsonRejection, QueryRejection},
     },
-    http::StatusCode,
     response::{Html, IntoResponse, Response},
     routing::{get, post},
 };
 use axum_extra::extract::cookie::{Cookie, CookieJar};
-use serde_json::json;
 
-use super::{Ctx, wire::*};
+use super::{Ctx, error::RestError, wire::*};
 use crate::core::{
     Error,
     identity::accounts::{self, NewUser, VerifyVia},
     identity::auth,
 };
+use crate::profiles::kit::{auth_cookie, present};
 
 pub fn router(ctx: Arc<Ctx>) -> Router {
     Router::new()
@@ -35,17 +35,22 @@ pub fn router(ctx: Arc<Ctx>) -> Router {
         .with_state(ctx)
 }
 
-/// A JSON body where a missing or malformed body reads as "no fields".
+/// A JSON body where a missing or malformed body reads as "no fields" (the
+/// original answered those like an empty form).
 fn body<T: Default>(b: Result<Json<T>, JsonRejection>) -> T {
     b.map(|Json(t)| t).unwrap_or_default()
 }
 
-fn present(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+/// A password as typed: only an empty one is missing (spaces are a password).
+fn password(p: &Option<String>) -> Option<&str> {
+    p.as_deref().filter(|p| !p.is_empty())
 }
 
-fn reply(status: StatusCode, success: i32, message: &'static str) -> Response {
-    (status, Json(Outcome { success, message })).into_response()
+fn ok(message: &'static str) -> Json<Outcome> {
+    Json(Outcome {
+        success: 1,
+        message,
+    })
 }
 
 fn via(source: &Option<String>) -> VerifyVia {
@@ -59,14 +64,12 @@ fn via(source: &Option<String>) -> VerifyVia {
 async fn signup(
     State(ctx): State<Arc<Ctx>>,
     b: Result<Json<SignupBody>, JsonRejection>,
-) -> Response {
+) -> Result<Json<Outcome>, RestError> {
     let b = body(b);
-    let (Some(name), Some(email), Some(password)) = (
-        present(&b.name),
-        present(&b.email),
-        b.password.as_deref().filter(|p| !p.is_empty()),
-    ) else {
-        return reply(StatusCode::NOT_FOUND, -1, "Enter All credentials properly");
+    let (Some(name), Some(email), Some(password)) =
+        (present(&b.name), present(&b.email), password(&b.password))
+    else {
+        return Err(RestError::MissingCredentials);
     };
     let new = NewUser {
         name: name.to_owned(),
@@ -77,45 +80,25 @@ async fn signup(
         role: "user".into(),
         verified: false,
     };
-    let user = match accounts::create_user(&ctx.core, new).await {
-        Ok(u) => u,
-        Err(Error::Conflict(_)) => return reply(StatusCode::NOT_FOUND, 0, "User Already Exists"),
-        Err(Error::InvalidData(_)) => {
-            return reply(StatusCode::NOT_FOUND, -1, "Enter All credentials properly");
-        }
-        Err(_) => {
-            return reply(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                -1,
-                "Something went wrong",
-            );
-        }
-    };
-    match accounts::send_verification(&ctx.core, &user, via(&b.source)).await {
-        Ok(()) => reply(
-            StatusCode::OK,
-            1,
-            "Verification mail sent, please verify your email",
-        ),
-        Err(_) => reply(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            -1,
-            "Could not send the verification mail",
-        ),
-    }
+    let user = accounts::create_user(&ctx.core, new).await?;
+    accounts::send_verification(&ctx.core, &user, via(&b.source))
+        .await
+        .map_err(|_| RestError::MailFailed)?;
+    Ok(ok("Verification mail sent, please verify your email"))
 }
 
-fn session_cookies(ctx: &Ctx, jar: CookieJar, access: String, refresh: String) -> CookieJar {
+/// Both session cookies, as login and the web verification set them.
+fn session_cookies(ctx: &Ctx, jar: CookieJar, session: auth::Session) -> CookieJar {
     let keys = &ctx.core.keys;
-    jar.add(crate::profiles::kit::auth_cookie(
+    jar.add(auth_cookie(
         "access_token",
-        access,
+        session.access_token,
         keys.access_ttl,
         ctx.cookie_secure,
     ))
-    .add(crate::profiles::kit::auth_cookie(
+    .add(auth_cookie(
         "refresh_token",
-        refresh,
+        session.refresh_token,
         keys.refresh_ttl,
         ctx.cookie_secure,
     ))
@@ -126,116 +109,51 @@ async fn login(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     jar: CookieJar,
     b: Result<Json<LoginBody>, JsonRejection>,
-) -> Response {
+) -> Result<(CookieJar, Json<Outcome>), RestError> {
     let b = body(b);
-    let (Some(email), Some(password)) = (
-        present(&b.email),
-        b.password.as_deref().filter(|p| !p.is_empty()),
-    ) else {
-        return (
-            StatusCode::NOT_FOUND,
-            Json(json!({"success": -1, "msg": "Bad request"})),
-        )
-            .into_response();
+    let (Some(email), Some(password)) = (present(&b.email), password(&b.password)) else {
+        return Err(RestError::BadLoginRequest);
     };
-    let checked = match accounts::throttle_address(&ctx.core, peer.ip()) {
-        Ok(()) => accounts::check_login(&ctx.core, email, password).await,
-        Err(e) => Err(e),
-    };
-    let user = match checked {
-        Ok(u) => u,
-        Err(Error::NotFound(_)) => return reply(StatusCode::NOT_FOUND, 0, "NO Such User"),
-        Err(Error::EmailNotVerified) => {
-            return reply(
-                StatusCode::NOT_FOUND,
-                -2,
-                "Account Exist but Email not verified",
-            );
-        }
-        Err(Error::InvalidCredentials) => return reply(StatusCode::OK, 0, "Incorrect PassWord"),
-        Err(Error::RateLimited { retry_after_secs }) => {
-            let mut r = reply(
-                StatusCode::TOO_MANY_REQUESTS,
-                -1,
-                "Too many login attempts, try again later",
-            );
-            r.headers_mut()
-                .insert(axum::http::header::RETRY_AFTER, retry_after_secs.into());
-            return r;
-        }
-        Err(_) => {
-            return reply(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                -1,
-                "Something went wrong",
-            );
-        }
-    };
-    match auth::issue_session(&ctx.core, user.id).await {
-        Ok(s) => (
-            session_cookies(&ctx, jar, s.access_token, s.refresh_token),
-            Json(Outcome {
-                success: 1,
-                message: "Login Successful",
-            }),
-        )
-            .into_response(),
-        Err(_) => reply(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            -1,
-            "Something went wrong",
-        ),
-    }
+    accounts::throttle_address(&ctx.core, peer.ip())?;
+    let user = accounts::check_login(&ctx.core, email, password).await?;
+    let session = auth::issue_session(&ctx.core, user.id).await?;
+    Ok((session_cookies(&ctx, jar, session), ok("Login Successful")))
 }
 
 async fn verify(
     State(ctx): State<Arc<Ctx>>,
     jar: CookieJar,
     q: Result<Query<VerifyQuery>, QueryRejection>,
-) -> Response {
+) -> Result<Response, RestError> {
     let q = q.map(|Query(q)| q).unwrap_or_default();
-    let app = q.source.as_deref() == Some("app");
     let (Some(email), Some(token)) = (present(&q.email), present(&q.token)) else {
-        return reply(StatusCode::BAD_REQUEST, 0, "Invalid verification link");
+        return Err(RestError::BadVerifyLink);
     };
-    let user = match accounts::verify_email(&ctx.core, email, token).await {
-        Ok(u) => u,
-        Err(Error::InvalidData(_)) | Err(Error::NotFound(_)) => {
-            return reply(
-                StatusCode::BAD_REQUEST,
-                0,
-                "Invalid or expired verification token",
-            );
-        }
-        Err(_) => {
-            return reply(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                -1,
-                "Something went wrong",
-            );
-        }
-    };
-    if app {
-        return reply(StatusCode::OK, 1, "Email verified successfully");
+    let user = accounts::verify_email(&ctx.core, email, token)
+        .await
+        .map_err(|e| match e {
+            Error::InvalidData(_) | Error::NotFound(_) => RestError::BadVerifyToken,
+            other => other.into(),
+        })?;
+    if q.source.as_deref() == Some("app") {
+        return Ok(ok("Email verified successfully").into_response());
     }
-    match auth::issue_session(&ctx.core, user.id).await {
-        Ok(s) => (
-            session_cookies(&ctx, jar, s.access_token, s.refresh_token),
-            Html(VERIFIED_PAGE),
-        )
-            .into_response(),
-        Err(_) => reply(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            -1,
-            "Something went wrong",
-        ),
-    }
+    let session = auth::issue_session(&ctx.core, user.id).await?;
+    Ok((session_cookies(&ctx, jar, session), Html(VERIFIED_PAGE)).into_response())
 }
 
-const VERIFIED_PAGE: &str = "<!doctype html><html><head><meta charset=\"utf-8\"><title>Email verified</title></head>\
-<body><h1>Email verified</h1><p>Your email is verified and you are logged in.</p><p><a href=\"/\">Open the chat</a></p></body></html>";
+/// The web verification's page. Like the original's, it moves on to the chat
+/// (`/`) after 6 seconds, here with a meta refresh (no script needed); the link
+/// stays for whoever is faster or has refreshes turned off.
+const VERIFIED_PAGE: &str = concat!(
+    "<!doctype html><html><head><meta charset=\"utf-8\">",
+    "<meta http-equiv=\"refresh\" content=\"6; url=/\">",
+    "<title>Email verified</title></head><body><h1>Email verified</h1>",
+    "<p>Your email is verified and you are logged in. Taking you to the chat…</p>",
+    "<p><a href=\"/\">Open the chat</a></p></body></html>",
+);
 
-async fn logout(State(ctx): State<Arc<Ctx>>, jar: CookieJar) -> Response {
+async fn logout(State(ctx): State<Arc<Ctx>>, jar: CookieJar) -> (CookieJar, Json<Note>) {
     if let Some(refresh) = jar.get("refresh_token").map(|c| c.value().to_owned())
         && let Err(e) = auth::revoke_refresh(&ctx.core, &refresh).await
     {
@@ -244,65 +162,51 @@ async fn logout(State(ctx): State<Arc<Ctx>>, jar: CookieJar) -> Response {
     let jar = jar
         .remove(Cookie::build("access_token").path("/"))
         .remove(Cookie::build("refresh_token").path("/"));
-    (jar, Json(json!({"message": "Logged out successfully"}))).into_response()
+    let note = Note {
+        message: "Logged out successfully",
+    };
+    (jar, Json(note))
 }
 
 async fn resend(
     State(ctx): State<Arc<Ctx>>,
     b: Result<Json<ResendBody>, JsonRejection>,
-) -> Response {
+) -> Result<Json<Outcome>, RestError> {
     let b = body(b);
     let Some(email) = present(&b.email) else {
-        return reply(StatusCode::NOT_FOUND, -1, "Enter Email properly");
+        return Err(RestError::MissingEmail);
     };
-    let user = match accounts::find_by_email(&ctx.core, email).await {
-        Ok(Some(u)) => u,
-        Ok(None) => return reply(StatusCode::NOT_FOUND, 0, "NO Such User"),
-        Err(_) => {
-            return reply(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                -1,
-                "Something went wrong",
-            );
-        }
-    };
+    let user = accounts::find_by_email(&ctx.core, email)
+        .await?
+        .ok_or(Error::NotFound("user"))?;
     if user.email_verified {
-        return reply(StatusCode::NOT_FOUND, 0, "Email already verified");
+        return Err(RestError::AlreadyVerified);
     }
-    match accounts::send_verification(&ctx.core, &user, via(&b.source)).await {
-        Ok(()) => reply(StatusCode::OK, 1, "Verification mail sent again"),
-        Err(_) => reply(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            -1,
-            "Could not send the verification mail",
-        ),
-    }
+    accounts::send_verification(&ctx.core, &user, via(&b.source))
+        .await
+        .map_err(|_| RestError::MailFailed)?;
+    Ok(ok("Verification mail sent again"))
 }
 
 async fn update_access_token(
     State(ctx): State<Arc<Ctx>>,
     jar: CookieJar,
     b: Result<Json<UpdateAccessBody>, JsonRejection>,
-) -> Response {
+) -> Result<(CookieJar, Json<Note>), RestError> {
     let b = body(b);
     // Only a token this server issued and that is still valid becomes the cookie.
-    let Some(token) = present(&b.acess_token).filter(|t| auth::verify_access(&ctx.core, t).is_ok())
-    else {
-        return (
-            StatusCode::BAD_REQUEST,
-            Json(json!({"message": "Invalid access token"})),
-        )
-            .into_response();
-    };
-    let cookie = crate::profiles::kit::auth_cookie(
+    let token = b
+        .token()
+        .filter(|t| auth::verify_access(&ctx.core, t).is_ok())
+        .ok_or(RestError::InvalidAccessToken)?;
+    let cookie = auth_cookie(
         "access_token",
         token.to_owned(),
         ctx.core.keys.access_ttl,
         ctx.cookie_secure,
     );
-    (
-        jar.add(cookie),
-        Json(json!({"message": "Access token updated"})),
-    )
-        .into_response()
+    let note = Note {
+        message: "Access token updated",
+    };
+    Ok((jar.add(cookie), Json(note)))
 }

@@ -1,0 +1,91 @@
+//! expresschat's event handlers, by family: `people` (the user's details,
+//! search), `personal` (personal and self chats), `messages` (sending and
+//! reading, in every kind of chat), `group` (groups and their admin's
+//! operations). Each takes its typed payload, calls the core, and answers the
+//! asking socket; what other users see is rendered from the bus in `render.rs`.
+//! The lookups several families share live here.
+
+pub mod group;
+pub mod messages;
+pub mod people;
+pub mod personal;
+
+use serde::Serialize;
+use socketioxide::extract::SocketRef;
+
+use super::{Ctx, wire::*};
+use crate::core::{
+    Error, Result,
+    bus::{ConnId, MessageOut},
+    conversations,
+    identity::accounts,
+    messages as core_messages,
+    model::Kind,
+};
+use crate::transport::socketio::emit;
+
+/// Who sent an event, and where to answer it.
+pub struct Caller<'a> {
+    pub ctx: &'a Ctx,
+    pub socket: &'a SocketRef,
+    /// The user the handshake authenticated.
+    pub user: &'a entity::users::Model,
+    /// The sending connection, so the bus can tell it from the user's other
+    /// sockets.
+    pub origin: Option<ConnId>,
+}
+
+impl Caller<'_> {
+    fn me(&self) -> i64 {
+        self.user.id
+    }
+
+    /// Answers the asking socket only.
+    fn answer<T: Serialize + ?Sized>(&self, event: &'static str, data: &T) {
+        emit(self.socket, event, data);
+    }
+}
+
+/// The other user of the shared space, or NotFound: the caller themself, a user
+/// of an organization and an unverified account are nobody to chat with.
+async fn partner(c: &Caller<'_>, id: UserKey) -> Result<entity::users::Model> {
+    let other = accounts::get(&c.ctx.core, id.get()?).await?;
+    if other.id == c.me() || other.organization_id.is_some() || !other.email_verified {
+        return Err(Error::NotFound("user"));
+    }
+    Ok(other)
+}
+
+/// Per member but the sender: has that member read up to `seq`?
+fn read_status(members: &[conversations::Member], sender: i64, seq: i64) -> ReadStatus {
+    members
+        .iter()
+        .filter(|m| m.user_id != sender)
+        .map(|m| {
+            (
+                user_id(m.user_id),
+                if m.read_seq >= seq { "Read" } else { "Unread" },
+            )
+        })
+        .collect()
+}
+
+/// A chat the caller is a member of, with its members and newest history page:
+/// what both `fetch-personal-chat` and `fetch-group-chat` answer from.
+struct OpenChat {
+    conv: entity::conversations::Model,
+    members: Vec<conversations::Member>,
+    history: Vec<MessageOut>,
+}
+
+async fn open_chat(c: &Caller<'_>, id: ChatKey, kind: Kind) -> Result<OpenChat> {
+    let core = &c.ctx.core;
+    let (conv, _) = conversations::require_member(core, id.get()?, c.me(), &[kind]).await?;
+    let members = conversations::members(core, conv.id).await?;
+    let history = core_messages::history(core, &conv, None, core.limits.history_page).await?;
+    Ok(OpenChat {
+        conv,
+        members,
+        history,
+    })
+}

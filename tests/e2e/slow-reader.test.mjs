@@ -1,0 +1,65 @@
+// A Socket.IO client that stops reading must not silently lose live messages
+// (issue 14, defect 1): once its send buffer is full, the server closes its
+// transport, so the client reconnects and re-fetches, rather than staying
+// connected with a gap in what it received. Its other tabs lose nothing.
+
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { startServer, makeUser, connectUser, closeAll } from "./helpers.mjs";
+
+const servers = [];
+after(async () => {
+  closeAll();
+  for (const s of servers) await s.stop();
+});
+
+test("a tab that stops reading is disconnected, never left with a gap", async () => {
+  const server = await startServer({ SOCKET_BUFFER: "16", MAX_CONTENT_LEN: "100000" });
+  servers.push(server);
+  const base = server.urls.expresschat;
+  const opts = { transports: ["websocket"] };
+  const ann = await makeUser(server, "Ann", opts);
+  const ben = await makeUser(server, "Ben", opts);
+  const benTab2 = await connectUser(base, ben.cookie, opts);
+  ann.socket.emit("create-personal-chat", { Receiver: ben.id, Partner: ben.name, UserName: ann.name });
+  const { ChatId } = await ann.rec.next("create-personal-chat-creator");
+  await ben.rec.next("create-personal-chat-partner");
+  await benTab2.rec.next("create-personal-chat-partner");
+
+  // Ben's first tab stops reading (its TCP reads paused); the kernel's buffers
+  // fill, then its send buffer on the server.
+  const tcp = ben.socket.io.engine.transport.ws._socket;
+  tcp.pause();
+  const N = 450; // one history page (500) holds them all
+  const body = "x".repeat(20_000);
+  for (let i = 0; i < N; i++) ann.socket.emit("send-personal-message", { ChatId, Content: `${i} ${body}` });
+  for (let i = 0; i < N; i++) {
+    const m = await benTab2.rec.next("receive-personal-message", 20000);
+    assert.ok(m.Content.startsWith(`${i} `), "the reading tab gets every message, in order");
+  }
+
+  tcp.resume();
+  let got = 0;
+  const outcome = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`connected with ${got} of ${N} messages and nothing more`)), 20000);
+    ben.socket.on("receive-personal-message", () => {
+      if (++got === N) {
+        clearTimeout(timer);
+        resolve({ all: true });
+      }
+    });
+    ben.socket.on("disconnect", (reason) => {
+      clearTimeout(timer);
+      resolve({ all: false, reason });
+    });
+  });
+  if (!outcome.all) {
+    assert.notEqual(outcome.reason, "io server disconnect", "a disconnect the client recovers from by itself");
+    // What the frontend does on reconnect: fetch the chat again; nothing is missing.
+    const again = await connectUser(base, ben.cookie, opts);
+    again.socket.emit("fetch-personal-chat", { ChatId, Partner: ann.name });
+    const stored = (await again.rec.next("personal-chat", 20000)).Messages;
+    assert.equal(stored.length, N, "every message can be fetched after the reconnect");
+  }
+  assert.ok(outcome.all || got < N, "either everything arrived or the tab was closed");
+});
