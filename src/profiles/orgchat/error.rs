@@ -15,7 +15,7 @@ use crate::profiles::kit;
 
 /// Why a REST request was refused.
 #[derive(Debug)]
-pub enum OrgchatError {
+pub enum ApiError {
     /// The core's error: 400 invalid data, 401 authentication, 403 permission,
     /// 404 not found, 409 conflict, 429 rate limited (with `Retry-After`), else 500.
     Core(Error),
@@ -26,38 +26,38 @@ pub enum OrgchatError {
     BadRefreshToken,
 }
 
-pub type Result<T, E = OrgchatError> = std::result::Result<T, E>;
+pub type Result<T, E = ApiError> = std::result::Result<T, E>;
 
 /// The text of a refused connection or request without a token.
 pub const NO_TOKEN: &str = "Unauthorized: no token provided";
 /// The text of a refused connection or request with a bad token.
 pub const BAD_TOKEN: &str = "Unauthorized: invalid or expired token";
 
-impl From<Error> for OrgchatError {
+impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
-        OrgchatError::Core(e)
+        ApiError::Core(e)
     }
 }
 
-impl OrgchatError {
+impl ApiError {
     /// A 400 with this text.
     pub fn invalid(message: &str) -> Self {
-        OrgchatError::Core(Error::invalid(message))
+        ApiError::Core(Error::invalid(message))
     }
 }
 
-impl IntoResponse for OrgchatError {
+impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, text) = match &self {
-            OrgchatError::Core(e) => (status(e), message(e)),
-            OrgchatError::Unauthorized(text) => (StatusCode::UNAUTHORIZED, (*text).to_owned()),
-            OrgchatError::BadRefreshToken => (
+            ApiError::Core(e) => (status(e), message(e)),
+            ApiError::Unauthorized(text) => (StatusCode::UNAUTHORIZED, (*text).to_owned()),
+            ApiError::BadRefreshToken => (
                 StatusCode::FORBIDDEN,
                 "Invalid or expired refresh token".to_owned(),
             ),
         };
         let mut r = (status, Json(ErrorBody { message: text })).into_response();
-        if let OrgchatError::Core(Error::RateLimited { retry_after_secs }) = self {
+        if let ApiError::Core(Error::RateLimited { retry_after_secs }) = self {
             r.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
         }
@@ -132,11 +132,11 @@ mod tests {
 
     #[test]
     fn statuses_follow_the_core_error() {
-        let status_of = |e: OrgchatError| e.into_response().status();
+        let status_of = |e: ApiError| e.into_response().status();
         assert_eq!(status_of(Error::NotFound("room").into()), 404);
-        assert_eq!(status_of(OrgchatError::Unauthorized(NO_TOKEN)), 401);
-        assert_eq!(status_of(OrgchatError::BadRefreshToken), 403);
-        let limited = OrgchatError::from(Error::RateLimited {
+        assert_eq!(status_of(ApiError::Unauthorized(NO_TOKEN)), 401);
+        assert_eq!(status_of(ApiError::BadRefreshToken), 403);
+        let limited = ApiError::from(Error::RateLimited {
             retry_after_secs: 7,
         })
         .into_response();

@@ -13,7 +13,7 @@ use axum::{
 
 use super::{
     Ctx,
-    error::{BAD_TOKEN, NO_TOKEN, OrgchatError, Result},
+    error::{ApiError, BAD_TOKEN, NO_TOKEN, Result},
     wire::*,
 };
 use crate::core::{
@@ -36,7 +36,7 @@ pub fn router() -> Router<Arc<Ctx>> {
 /// A JSON body, or the profile's own 400 for one that is not JSON.
 fn body<T>(b: std::result::Result<Json<T>, JsonRejection>) -> Result<T> {
     b.map(|Json(t)| t)
-        .map_err(|_| OrgchatError::invalid("Invalid JSON body"))
+        .map_err(|_| ApiError::invalid("Invalid JSON body"))
 }
 
 /// A password is taken as sent (no trimming), but must not be empty.
@@ -47,13 +47,13 @@ fn password(p: &Option<String>) -> Option<&str> {
 /// The caller of a protected route: a valid access token of an organization
 /// member, within their request budget.
 async fn caller(ctx: &Ctx, headers: &HeaderMap, uri: &Uri) -> Result<Member> {
-    let token = request_token(headers, uri).ok_or(OrgchatError::Unauthorized(NO_TOKEN))?;
-    let user_id = auth::verify_access(&ctx.core, &token)
-        .map_err(|_| OrgchatError::Unauthorized(BAD_TOKEN))?;
+    let token = request_token(headers, uri).ok_or(ApiError::Unauthorized(NO_TOKEN))?;
+    let user_id =
+        auth::verify_access(&ctx.core, &token).map_err(|_| ApiError::Unauthorized(BAD_TOKEN))?;
     let member = organizations::member(&ctx.core, user_id)
         .await
         .map_err(|e| match e {
-            Error::AuthRequired => OrgchatError::Unauthorized(BAD_TOKEN),
+            Error::AuthRequired => ApiError::Unauthorized(BAD_TOKEN),
             other => other.into(),
         })?;
     ctx.limiter.check(&member.id())?;
@@ -71,12 +71,12 @@ async fn register(
         password(&b.password),
         present(&b.organization_name),
     ) else {
-        return Err(OrgchatError::invalid(
+        return Err(ApiError::invalid(
             "username, email, password and organizationName are required",
         ));
     };
     let role = Role::parse(present(&b.role).unwrap_or("user"))
-        .ok_or_else(|| OrgchatError::invalid("role must be one of admin, moderator, user"))?;
+        .ok_or_else(|| ApiError::invalid("role must be one of admin, moderator, user"))?;
     let reg = Registration {
         username: username.to_owned(),
         email: email.to_owned(),
@@ -100,7 +100,7 @@ async fn login(
     accounts::throttle_address(&ctx.core, peer.ip())?;
     let b = body(b)?;
     let (Some(email), Some(password)) = (present(&b.email), password(&b.password)) else {
-        return Err(OrgchatError::invalid("email and password are required"));
+        return Err(ApiError::invalid("email and password are required"));
     };
     let member = organizations::login(&ctx.core, email, password).await?;
     let s = auth::issue_session(&ctx.core, member.id()).await?;
@@ -116,12 +116,12 @@ async fn refresh(
     b: std::result::Result<Json<RefreshBody>, JsonRejection>,
 ) -> Result<Json<Tokens>> {
     let b = body(b)?;
-    let token = present(&b.refresh_token)
-        .ok_or_else(|| OrgchatError::invalid("refreshToken is required"))?;
+    let token =
+        present(&b.refresh_token).ok_or_else(|| ApiError::invalid("refreshToken is required"))?;
     // Rotation: the presented token is spent; presenting it again revokes the
     // whole family (every token refreshed from the same login).
     let s = auth::rotate(&ctx.core, token).await.map_err(|e| match e {
-        Error::AuthRequired => OrgchatError::BadRefreshToken,
+        Error::AuthRequired => ApiError::BadRefreshToken,
         other => other.into(),
     })?;
     Ok(Json(Tokens {
@@ -179,7 +179,7 @@ async fn create_room(
 ) -> Result<(StatusCode, Json<CreatedRoom>)> {
     let member = caller(&ctx, &headers, &uri).await?;
     let b = body(b)?;
-    let name = present(&b.name).ok_or_else(|| OrgchatError::invalid("name is required"))?;
+    let name = present(&b.name).ok_or_else(|| ApiError::invalid("name is required"))?;
     let invitees = b
         .invited_users
         .iter()
