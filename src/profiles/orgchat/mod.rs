@@ -5,22 +5,32 @@
 //! POST /api/auth/refresh-token; with a Bearer token and a per-user rate limit:
 //! GET /api/chat?page=&pageSize=, POST /api/chat.
 //!
-//! Realtime: raw WebSocket at `/` (`raw.rs`: `{event, data}` in, `{type, ...}`
-//! out) and Socket.IO at `/socket.io/` (`sio.rs`: the same event names, `data` as
-//! the payload); both need an access token and share the event table in
-//! `realtime.rs`: joinRoom, leaveRoom, sendMessage, newChatRoom, typing,
-//! stopTyping, reactMessage, readMessage, deleteMessage.
+//! Realtime (`handshake.rs`): raw WebSocket at `/` (`{event, data}` in,
+//! `{type, ...}` out) and Socket.IO at `/socket.io/` (the same event names,
+//! `data` as the payload); both need an access token. Events (`events.rs`, one
+//! table for both): joinRoom, leaveRoom, sendMessage, newChatRoom, typing,
+//! stopTyping, reactMessage, readMessage, deleteMessage; handled in
+//! `handlers.rs`.
 //!
 //! Deliveries (`render.rs`): core bus events rendered as notification,
 //! newMessage, typing, stopTyping, messageReaction, messageRead, messageDeleted
 //! (to a room's live feed) and newChatRoom (to invitees); errors go to the asking
-//! connection only, as `error {message}`.
+//! connection only, as `error {message}` (`error.rs`).
+//!
+//! Files: `handshake.rs` (accepting connections, both transports), `events.rs`
+//! (the event table), `handlers.rs` (the handlers), `link.rs` (one connection on
+//! either transport: joining feeds, sending to it alone), `render.rs` (bus events
+//! out), `rest.rs` (REST routes), `wire.rs` (wire shapes), `error.rs` (errors as
+//! REST answers and as realtime `error` events). What differs from the original:
+//! `docs/orgchat.md`.
 
-mod raw;
-mod realtime;
+mod error;
+mod events;
+mod handlers;
+mod handshake;
+mod link;
 mod render;
 mod rest;
-mod sio;
 pub mod wire;
 
 use std::{sync::Arc, time::Duration};
@@ -32,7 +42,8 @@ use tokio_util::sync::CancellationToken;
 use crate::core::ratelimit::Limiter;
 use crate::{
     config::Config,
-    core::{CoreRef, Error},
+    core::CoreRef,
+    profiles::kit,
     transport::{socketio, ws},
 };
 
@@ -66,29 +77,15 @@ pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super:
         encrypt_all: cfg.orgchat_encrypt_messages,
         open_roles: cfg.orgchat_open_roles,
     });
-    sio::register(ctx.clone());
-    let rx = core.bus.subscribe();
+    handshake::register_socketio(ctx.clone());
     let render_ctx = ctx.clone();
-    let stop = shutdown.clone();
-    tokio::spawn(async move {
-        tokio::select! {
-            _ = crate::core::bus::consume("orgchat", rx, |ev| render::render(&render_ctx, ev)) => {}
-            _ = stop.cancelled() => {}
-        }
+    kit::spawn_renderer("orgchat", &core, shutdown.clone(), move |ev| {
+        render::render(render_ctx.clone(), ev)
     });
-    let limiter = ctx.limiter.clone();
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(Duration::from_secs(60));
-        loop {
-            tokio::select! {
-                _ = every.tick() => limiter.forget_idle(),
-                _ = shutdown.cancelled() => break,
-            }
-        }
-    });
+    forget_idle_budgets(ctx.limiter.clone(), shutdown);
     let hub = ctx.hub.clone();
     let router = rest::router()
-        .route("/", get(raw::upgrade))
+        .route("/", get(handshake::upgrade))
         .with_state(ctx)
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             cfg.max_frame_bytes,
@@ -106,9 +103,16 @@ pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super:
     }
 }
 
-/// Counts and logs a refused event or frame (the client got its error already).
-fn count_error(e: &Error, event: &str, user: i64) {
-    metrics::counter!("chatwire_errors_total", "profile" => "orgchat", "code" => e.code())
-        .increment(1);
-    tracing::debug!(event, user, code = e.code(), error = %e, "orgchat event refused");
+/// Every minute until shutdown, forgets the users whose budget is full again, so
+/// the limiter does not grow with every user ever seen.
+fn forget_idle_budgets(limiter: Limiter<i64>, shutdown: CancellationToken) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tokio::select! {
+                _ = every.tick() => limiter.forget_idle(),
+                _ = shutdown.cancelled() => break,
+            }
+        }
+    });
 }

@@ -5,9 +5,13 @@
 
 use std::sync::Arc;
 
-use serde_json::{Value, json};
+use serde::Serialize;
 
-use super::{Ctx, realtime::sio_room, wire::*};
+use super::{
+    Ctx,
+    link::{RawShape, raw_frame, sio_room},
+    wire::*,
+};
 use crate::core::{
     bus::{Audience, ConvRef, Event, EventKind},
     model::Kind,
@@ -18,47 +22,24 @@ fn org_room(c: &ConvRef) -> bool {
     c.kind == Kind::Room && c.organization_id.is_some()
 }
 
-/// One outgoing event in both shapes.
-struct Out {
-    event: &'static str,
-    payload: Value,
-    /// Where a raw frame puts a payload that is not flattened (empty: flatten).
-    raw_key: &'static str,
-}
-
-impl Out {
-    fn flat(event: &'static str, payload: Value) -> Out {
-        Out {
-            event,
-            payload,
-            raw_key: "",
+pub async fn render(ctx: Arc<Ctx>, ev: Arc<Event>) {
+    let to = Recipients {
+        ctx: &ctx,
+        audience: &ev.audience,
+    };
+    match &ev.kind {
+        EventKind::MessageCreated(m) if org_room(&m.conversation) => {
+            let row = MessageRow::from(m);
+            to.all("newMessage", RawShape::Wrapped, &row).await;
         }
-    }
-
-    fn wrapped(event: &'static str, payload: Value, key: &'static str) -> Out {
-        Out {
-            event,
-            payload,
-            raw_key: key,
-        }
-    }
-}
-
-pub async fn render(ctx: &Arc<Ctx>, ev: Arc<Event>) {
-    let (out, skip_user) = match &ev.kind {
-        EventKind::MessageCreated(m) if org_room(&m.conversation) => (
-            Out::wrapped("newMessage", json!(MessageRow::from(m)), "message"),
-            None,
-        ),
         EventKind::RoomPresence {
             conversation,
             user_id,
             joined,
             ..
         } if org_room(conversation) => {
-            let verb = if *joined { "joined" } else { "left" };
-            let text = format!("User {user_id} {verb} the room");
-            (Out::wrapped("notification", json!(text), "message"), None)
+            let notice = presence_notice(*user_id, *joined);
+            to.all("notification", RawShape::Wrapped, &notice).await;
         }
         EventKind::Typing {
             conversation: Some(c),
@@ -67,92 +48,106 @@ pub async fn render(ctx: &Arc<Ctx>, ev: Arc<Event>) {
             ..
         } if org_room(c) => {
             let event = if *typing { "typing" } else { "stopTyping" };
+            let typist = Typist { user_id: *user_id };
             // "Everyone in the room but the typist", on every connection of theirs.
-            (Out::flat(event, json!({"userId": user_id})), Some(*user_id))
+            to.all_but(*user_id, event, &typist).await;
         }
         EventKind::Reaction {
             conversation,
             message_id,
             user_id,
             reaction,
-        } if org_room(conversation) => (
-            Out::flat(
-                "messageReaction",
-                json!({"userId": user_id, "messageId": message_id, "reaction": reaction}),
-            ),
-            None,
-        ),
+        } if org_room(conversation) => {
+            let r = Reaction {
+                user_id: *user_id,
+                message_id: *message_id,
+                reaction,
+            };
+            to.all("messageReaction", RawShape::Flat, &r).await;
+        }
         EventKind::ReadUpTo {
             conversation,
             reader_id,
             message_id: Some(message_id),
             ..
-        } if org_room(conversation) => (
-            Out::flat(
-                "messageRead",
-                json!({"userId": reader_id, "messageId": message_id}),
-            ),
-            None,
-        ),
+        } if org_room(conversation) => {
+            let r = ReadReceipt {
+                user_id: *reader_id,
+                message_id: *message_id,
+            };
+            to.all("messageRead", RawShape::Flat, &r).await;
+        }
         EventKind::MessageDeleted {
             conversation,
             message_id,
             ..
-        } if org_room(conversation) => (
-            Out::flat("messageDeleted", json!({"messageId": message_id})),
-            None,
-        ),
+        } if org_room(conversation) => {
+            let d = Deleted {
+                message_id: *message_id,
+            };
+            to.all("messageDeleted", RawShape::Flat, &d).await;
+        }
         EventKind::RoomInvitation { conversation, .. } if org_room(conversation) => {
             let name = conversation.name.clone().unwrap_or_default();
-            let payload = json!({
-                "roomId": conversation.id,
-                "roomName": name,
-                "organizationId": conversation.organization_id,
-                "notification": format!("You have been invited to join {name}"),
-            });
-            (Out::flat("newChatRoom", payload), None)
+            let inv = Invitation::new(conversation.id, name, conversation.organization_id);
+            to.all("newChatRoom", RawShape::Flat, &inv).await;
         }
-        _ => return,
-    };
-    deliver(ctx, &ev.audience, skip_user, out).await;
+        _ => {}
+    }
 }
 
-async fn deliver(ctx: &Ctx, audience: &Audience, skip_user: Option<i64>, out: Out) {
-    let frame = raw_frame(out.event, &out.payload, out.raw_key).to_string();
-    match audience {
-        Audience::Room(room) => {
-            let mut op = ctx.io.to(sio_room(*room));
-            if let Some(u) = skip_user {
-                op = op.except(user_room(u));
-            }
-            if let Err(e) = op.emit(out.event, &out.payload).await {
-                metrics::counter!("chatwire_emit_errors_total").increment(1);
-                tracing::debug!(event = out.event, error = %e, "room emit failed");
-            }
-            let conns: Vec<_> = ctx
-                .hub
-                .in_room(*room)
-                .into_iter()
-                .filter(|c| Some(c.user_id) != skip_user)
-                .collect();
-            ctx.hub.send_all(&conns, out.event, &frame);
-        }
-        Audience::Users(users) => {
-            let users: Vec<i64> = users
-                .iter()
-                .copied()
-                .filter(|u| Some(*u) != skip_user)
-                .collect();
-            emit_to_users(
-                &ctx.io,
-                users.iter().copied(),
-                None,
-                out.event,
-                &out.payload,
-            )
+/// The connections of this listener that an event's audience names.
+struct Recipients<'a> {
+    ctx: &'a Ctx,
+    audience: &'a Audience,
+}
+
+impl Recipients<'_> {
+    async fn all<T: Serialize>(&self, event: &'static str, shape: RawShape, payload: &T) {
+        self.deliver(None, event, shape, payload).await;
+    }
+
+    async fn all_but<T: Serialize>(&self, user: i64, event: &'static str, payload: &T) {
+        self.deliver(Some(user), event, RawShape::Flat, payload)
             .await;
-            let conns = ctx.hub.of_users(&users);
-            ctx.hub.send_all(&conns, out.event, &frame);
+    }
+
+    /// Emits to the audience's Socket.IO sockets and sends the raw frame to its
+    /// raw connections, leaving out `skip_user`'s.
+    async fn deliver<T: Serialize>(
+        &self,
+        skip_user: Option<i64>,
+        event: &'static str,
+        shape: RawShape,
+        payload: &T,
+    ) {
+        let ctx = self.ctx;
+        let raw = match self.audience {
+            Audience::Room(room) => {
+                let mut op = ctx.io.to(sio_room(*room));
+                if let Some(u) = skip_user {
+                    op = op.except(user_room(u));
+                }
+                if let Err(e) = op.emit(event, payload).await {
+                    metrics::counter!("chatwire_emit_errors_total").increment(1);
+                    tracing::debug!(event, error = %e, "room emit failed");
+                }
+                let mut conns = ctx.hub.in_room(*room);
+                conns.retain(|c| Some(c.user_id) != skip_user);
+                conns
+            }
+            Audience::Users(users) => {
+                let users: Vec<i64> = users
+                    .iter()
+                    .copied()
+                    .filter(|u| Some(*u) != skip_user)
+                    .collect();
+                emit_to_users(&ctx.io, users.iter().copied(), None, event, payload).await;
+                ctx.hub.of_users(&users)
+            }
+        };
+        if let Some(frame) = raw_frame(event, shape, payload) {
+            ctx.hub.send_all(&raw, event, &frame);
         }
     }
 }

@@ -1,18 +1,21 @@
 //! orgchat's REST routes. Answers are bare JSON; errors are `{message}` with the
-//! status of the core error (400, 401, 403, 404, 409, 429 with `Retry-After`, 500).
+//! status of the core error (400, 401, 403, 404, 409, 429 with `Retry-After`,
+//! 500), mapped in `error.rs`.
 
 use std::{net::SocketAddr, sync::Arc};
 
 use axum::{
     Json, Router,
     extract::{ConnectInfo, RawQuery, State, rejection::JsonRejection},
-    http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
-    response::{IntoResponse, Response},
+    http::{HeaderMap, StatusCode, Uri},
     routing::post,
 };
-use serde_json::json;
 
-use super::{Ctx, wire::*};
+use super::{
+    Ctx,
+    error::{ApiError, BAD_TOKEN, NO_TOKEN, Result},
+    wire::*,
+};
 use crate::core::{
     Error,
     conversations::rooms::org as rooms,
@@ -20,7 +23,7 @@ use crate::core::{
     identity::auth,
     identity::organizations::{self, Member, Registration, Role},
 };
-use crate::profiles::kit::request_token;
+use crate::profiles::kit::{present, request_token};
 
 pub fn router() -> Router<Arc<Ctx>> {
     Router::new()
@@ -30,86 +33,50 @@ pub fn router() -> Router<Arc<Ctx>> {
         .route("/api/chat", post(create_room).get(list_rooms))
 }
 
-fn fail(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(json!({"message": message.into()}))).into_response()
-}
-
-/// The one mapping from core errors to this profile's statuses.
-fn error(e: Error) -> Response {
-    let status = match &e {
-        Error::AuthRequired | Error::InvalidCredentials => StatusCode::UNAUTHORIZED,
-        Error::InvalidData(_) => StatusCode::BAD_REQUEST,
-        Error::NotFound(_) => StatusCode::NOT_FOUND,
-        Error::PermissionDenied(_) => StatusCode::FORBIDDEN,
-        Error::Conflict(_) => StatusCode::CONFLICT,
-        Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    let mut r = fail(status, error_message(&e));
-    if let Error::RateLimited { retry_after_secs } = e {
-        r.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
-    }
-    r
-}
-
-fn present(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
 /// A JSON body, or the profile's own 400 for one that is not JSON.
-fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, Error> {
+fn body<T>(b: std::result::Result<Json<T>, JsonRejection>) -> Result<T> {
     b.map(|Json(t)| t)
-        .map_err(|_| Error::invalid("Invalid JSON body"))
+        .map_err(|_| ApiError::invalid("Invalid JSON body"))
+}
+
+/// A password is taken as sent (no trimming), but must not be empty.
+fn password(p: &Option<String>) -> Option<&str> {
+    p.as_deref().filter(|p| !p.is_empty())
 }
 
 /// The caller of a protected route: a valid access token of an organization
 /// member, within their request budget.
-async fn caller(ctx: &Ctx, headers: &HeaderMap, uri: &Uri) -> Result<Member, Response> {
-    let token = request_token(headers, uri)
-        .ok_or_else(|| fail(StatusCode::UNAUTHORIZED, "Unauthorized: no token provided"))?;
-    let invalid = || {
-        fail(
-            StatusCode::UNAUTHORIZED,
-            "Unauthorized: invalid or expired token",
-        )
-    };
-    let user_id = auth::verify_access(&ctx.core, &token).map_err(|_| invalid())?;
+async fn caller(ctx: &Ctx, headers: &HeaderMap, uri: &Uri) -> Result<Member> {
+    let token = request_token(headers, uri).ok_or(ApiError::Unauthorized(NO_TOKEN))?;
+    let user_id =
+        auth::verify_access(&ctx.core, &token).map_err(|_| ApiError::Unauthorized(BAD_TOKEN))?;
     let member = organizations::member(&ctx.core, user_id)
         .await
         .map_err(|e| match e {
-            Error::AuthRequired => invalid(),
-            other => error(other),
+            Error::AuthRequired => ApiError::Unauthorized(BAD_TOKEN),
+            other => other.into(),
         })?;
-    ctx.limiter.check(&member.id()).map_err(error)?;
+    ctx.limiter.check(&member.id())?;
     Ok(member)
 }
 
 async fn register(
     State(ctx): State<Arc<Ctx>>,
-    b: Result<Json<RegisterBody>, JsonRejection>,
-) -> Response {
-    let b = match body(b) {
-        Ok(b) => b,
-        Err(e) => return error(e),
-    };
+    b: std::result::Result<Json<RegisterBody>, JsonRejection>,
+) -> Result<(StatusCode, Json<Registered>)> {
+    let b = body(b)?;
     let (Some(username), Some(email), Some(password), Some(org)) = (
         present(&b.username),
         present(&b.email),
-        b.password.as_deref().filter(|p| !p.is_empty()),
+        password(&b.password),
         present(&b.organization_name),
     ) else {
-        return fail(
-            StatusCode::BAD_REQUEST,
+        return Err(ApiError::invalid(
             "username, email, password and organizationName are required",
-        );
+        ));
     };
-    let Some(role) = Role::parse(present(&b.role).unwrap_or("user")) else {
-        return fail(
-            StatusCode::BAD_REQUEST,
-            "role must be one of admin, moderator, user",
-        );
-    };
+    let role = Role::parse(present(&b.role).unwrap_or("user"))
+        .ok_or_else(|| ApiError::invalid("role must be one of admin, moderator, user"))?;
     let reg = Registration {
         username: username.to_owned(),
         email: email.to_owned(),
@@ -117,68 +84,51 @@ async fn register(
         organization_name: org.to_owned(),
         role,
     };
-    match organizations::register(&ctx.core, reg, ctx.open_roles).await {
-        Ok((user, _)) => (
-            StatusCode::CREATED,
-            Json(json!({"message": "User registered successfully", "user": user_json(&user)})),
-        )
-            .into_response(),
-        Err(e) => error(e),
-    }
+    let (user, _) = organizations::register(&ctx.core, reg, ctx.open_roles).await?;
+    let answer = Registered {
+        message: "User registered successfully",
+        user: UserOut::from(&user),
+    };
+    Ok((StatusCode::CREATED, Json(answer)))
 }
 
 async fn login(
     State(ctx): State<Arc<Ctx>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    b: Result<Json<LoginBody>, JsonRejection>,
-) -> Response {
-    if let Err(e) = accounts::throttle_address(&ctx.core, peer.ip()) {
-        return error(e);
-    }
-    let b = match body(b) {
-        Ok(b) => b,
-        Err(e) => return error(e),
+    b: std::result::Result<Json<LoginBody>, JsonRejection>,
+) -> Result<Json<Tokens>> {
+    accounts::throttle_address(&ctx.core, peer.ip())?;
+    let b = body(b)?;
+    let (Some(email), Some(password)) = (present(&b.email), password(&b.password)) else {
+        return Err(ApiError::invalid("email and password are required"));
     };
-    let (Some(email), Some(password)) = (
-        present(&b.email),
-        b.password.as_deref().filter(|p| !p.is_empty()),
-    ) else {
-        return fail(StatusCode::BAD_REQUEST, "email and password are required");
-    };
-    let member = match organizations::login(&ctx.core, email, password).await {
-        Ok(m) => m,
-        Err(e) => return error(e),
-    };
-    match auth::issue_session(&ctx.core, member.id()).await {
-        Ok(s) => Json(json!({
-            "accessToken": s.access_token,
-            "refreshToken": s.refresh_token,
-            "user": user_json(&member.user),
-        }))
-        .into_response(),
-        Err(e) => error(e),
-    }
+    let member = organizations::login(&ctx.core, email, password).await?;
+    let s = auth::issue_session(&ctx.core, member.id()).await?;
+    Ok(Json(Tokens {
+        access_token: s.access_token,
+        refresh_token: s.refresh_token,
+        user: Some(UserOut::from(&member.user)),
+    }))
 }
 
 async fn refresh(
     State(ctx): State<Arc<Ctx>>,
-    b: Result<Json<RefreshBody>, JsonRejection>,
-) -> Response {
-    let b = match body(b) {
-        Ok(b) => b,
-        Err(e) => return error(e),
-    };
-    let Some(token) = present(&b.refresh_token) else {
-        return fail(StatusCode::BAD_REQUEST, "refreshToken is required");
-    };
+    b: std::result::Result<Json<RefreshBody>, JsonRejection>,
+) -> Result<Json<Tokens>> {
+    let b = body(b)?;
+    let token =
+        present(&b.refresh_token).ok_or_else(|| ApiError::invalid("refreshToken is required"))?;
     // Rotation: the presented token is spent; presenting it again revokes the
     // whole family (every token refreshed from the same login).
-    match auth::rotate(&ctx.core, token).await {
-        Ok(s) => Json(json!({"accessToken": s.access_token, "refreshToken": s.refresh_token}))
-            .into_response(),
-        Err(Error::AuthRequired) => fail(StatusCode::FORBIDDEN, "Invalid or expired refresh token"),
-        Err(e) => error(e),
-    }
+    let s = auth::rotate(&ctx.core, token).await.map_err(|e| match e {
+        Error::AuthRequired => ApiError::BadRefreshToken,
+        other => other.into(),
+    })?;
+    Ok(Json(Tokens {
+        access_token: s.access_token,
+        refresh_token: s.refresh_token,
+        user: None,
+    }))
 }
 
 /// `page` and `pageSize` of the list: absent or empty means the default (1, 10);
@@ -209,57 +159,34 @@ async fn list_rooms(
     headers: HeaderMap,
     uri: Uri,
     RawQuery(query): RawQuery,
-) -> Response {
-    let member = match caller(&ctx, &headers, &uri).await {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
-    let (page, size) = match paging(query.as_deref(), ctx.max_page_size) {
-        Ok(p) => p,
-        Err(e) => return error(e),
-    };
-    match rooms::page(&ctx.core, member.organization_id, page, size).await {
-        Ok((total, rows)) => Json(json!({
-            "total": total,
-            "pages": total.div_ceil(size),
-            "currentPage": page,
-            "data": rows.iter().map(room_json).collect::<Vec<_>>(),
-        }))
-        .into_response(),
-        Err(e) => error(e),
-    }
+) -> Result<Json<RoomPage>> {
+    let member = caller(&ctx, &headers, &uri).await?;
+    let (page, size) = paging(query.as_deref(), ctx.max_page_size)?;
+    let (total, rows) = rooms::page(&ctx.core, member.organization_id, page, size).await?;
+    Ok(Json(RoomPage {
+        total,
+        pages: total.div_ceil(size),
+        current_page: page,
+        data: rows.iter().map(RoomOut::from).collect(),
+    }))
 }
 
 async fn create_room(
     State(ctx): State<Arc<Ctx>>,
     headers: HeaderMap,
     uri: Uri,
-    b: Result<Json<CreateRoomBody>, JsonRejection>,
-) -> Response {
-    let member = match caller(&ctx, &headers, &uri).await {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
-    let b = match body(b) {
-        Ok(b) => b,
-        Err(e) => return error(e),
-    };
-    let Some(name) = present(&b.name) else {
-        return fail(StatusCode::BAD_REQUEST, "name is required");
-    };
-    let invitees = match b
+    b: std::result::Result<Json<CreateRoomBody>, JsonRejection>,
+) -> Result<(StatusCode, Json<CreatedRoom>)> {
+    let member = caller(&ctx, &headers, &uri).await?;
+    let b = body(b)?;
+    let name = present(&b.name).ok_or_else(|| ApiError::invalid("name is required"))?;
+    let invitees = b
         .invited_users
         .iter()
         .map(|u| u.get("user"))
-        .collect::<Result<Vec<_>, _>>()
-    {
-        Ok(v) => v,
-        Err(e) => return error(e),
-    };
-    match rooms::create(&ctx.core, &member, name, &invitees, None).await {
-        Ok(room) => (StatusCode::CREATED, Json(created_room_json(&room))).into_response(),
-        Err(e) => error(e),
-    }
+        .collect::<Result<Vec<_>, _>>()?;
+    let room = rooms::create(&ctx.core, &member, name, &invitees, None).await?;
+    Ok((StatusCode::CREATED, Json(CreatedRoom::from(&room))))
 }
 
 #[cfg(test)]
