@@ -131,12 +131,12 @@ pub fn auth_cookie(
 }
 
 /// Counts and logs a refused request, event or frame (the client got its answer
-/// on the profile's error channel already).
+/// on the profile's error channel already). `user` is None before anyone signed in.
 pub fn count_refusal(
     profile: &'static str,
     code: &'static str,
     what: &str,
-    user: i64,
+    user: Option<i64>,
     why: &dyn Display,
 ) {
     metrics::counter!("chatwire_errors_total", "profile" => profile, "code" => code).increment(1);

@@ -178,13 +178,13 @@ struct AckError {
     error: SocketError,
 }
 
-/// Answers a refused `event` of `user` (0 before `join`): on its channel, and as
+/// Answers a refused `event` of `user` (None before `join`): on its channel, and as
 /// the ack when the client asked for one.
 pub fn refuse(
     socket: &SocketRef,
     ack: AckSender,
     event: &str,
-    user: i64,
+    user: Option<i64>,
     refusal: Refusal,
     internal: &'static str,
 ) {

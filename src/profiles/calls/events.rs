@@ -99,7 +99,7 @@ pub async fn handle(ctx: Arc<Ctx>, conn: ConnState, job: Inbound) {
         ..
     } = job;
     let me = conn.user().await;
-    let user = me.as_ref().map_or(0, |u| u.id);
+    let user = me.as_ref().map(|u| u.id);
     let (result, internal) = match ClientEvent::parse(&event, data, me.is_some()) {
         Ok(ev) => {
             let internal = ev.failure_code();

@@ -42,7 +42,7 @@ pub fn token_from(headers: &HeaderMap, uri: &Uri, body: Option<&Value>) -> Optio
 pub async fn principal(ctx: &Ctx, token: Option<String>) -> Result<Principal, ApiError> {
     let token = token.ok_or(ApiError::NoToken)?;
     api_tokens::verify(&ctx.core, &token).await.map_err(|e| {
-        count_refusal("chatsphere", e.code(), "auth", 0, &e);
+        count_refusal("chatsphere", e.code(), "auth", None, &e);
         ApiError::from(e)
     })
 }

@@ -89,7 +89,7 @@ pub fn not_found(what: &str) -> String {
 
 /// Answers a refused frame (`what` is its type, for the log) on its connection.
 pub fn refuse(conn: &Conn, what: &str, e: &Error) {
-    count_refusal("chatsphere", e.code(), what, conn.user_id, e);
+    count_refusal("chatsphere", e.code(), what, Some(conn.user_id), e);
     conn.send_json(&OutFrame::Error {
         message: message(e),
     });

@@ -139,7 +139,7 @@ pub fn refuse(socket: &SocketRef, event: &str, user: i64, e: &Error) {
         "leave-grp" => emit(socket, "group-left-fail", &()),
         _ => {}
     }
-    kit::count_refusal("expresschat", e.code(), event, user, e);
+    kit::count_refusal("expresschat", e.code(), event, Some(user), e);
 }
 
 fn fail(socket: &SocketRef, channel: &'static str, event: &str, e: &Error) {

@@ -103,7 +103,7 @@ pub fn message(e: &Error) -> String {
 /// `event` is absent when the frame named none. Counts the refusal and answers
 /// the text, for a Socket.IO acknowledgement.
 pub fn refuse(link: &Link, event: Option<&str>, user: i64, e: &Error) -> String {
-    kit::count_refusal("orgchat", e.code(), event.unwrap_or(""), user, e);
+    kit::count_refusal("orgchat", e.code(), event.unwrap_or(""), Some(user), e);
     let text = message(e);
     link.send(
         "error",

@@ -106,7 +106,7 @@ impl From<PathRejection> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        count_refusal("testcore", self.code, "rest", 0, &self.message);
+        count_refusal("testcore", self.code, "rest", None, &self.message);
         let mut r = fail(self.status, &self.message);
         if let Some(secs) = self.retry_after {
             r.headers_mut()
@@ -155,13 +155,7 @@ impl From<Error> for Refusal {
 /// Answers a refused frame on the realtime error channel: the connection is
 /// closed with the refusal's code and reason (nothing else is touched).
 pub fn close_with(conn: &Arc<Conn>, user: Option<i64>, refusal: Refusal) {
-    count_refusal(
-        "testcore",
-        refusal.counted,
-        "frame",
-        user.unwrap_or_default(),
-        &refusal.reason,
-    );
+    count_refusal("testcore", refusal.counted, "frame", user, &refusal.reason);
     conn.close(refusal.code, &clip(&refusal.reason));
 }
 

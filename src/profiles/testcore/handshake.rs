@@ -187,7 +187,7 @@ async fn serve(ctx: Arc<Ctx>, socket: WebSocket, user: i64, session: Session) {
 /// Closes a just-upgraded socket with 4000 and `reason`, then waits (briefly)
 /// for the client's close reply so the close frame is not lost to a reset.
 async fn refuse_socket(mut socket: WebSocket, reason: &'static str) {
-    count_refusal("testcore", "AUTH_REQUIRED", "upgrade", 0, &reason);
+    count_refusal("testcore", "AUTH_REQUIRED", "upgrade", None, &reason);
     let frame = CloseFrame {
         code: CLOSE_REFUSED,
         reason: reason.into(),
