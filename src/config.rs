@@ -177,6 +177,11 @@ pub struct Config {
     )]
     pub mail_from: String,
 
+    /// Serve the demo chat page of `examples/web/` at `/demo/` on the expresschat
+    /// listener (embedded in the binary). Off by default.
+    #[arg(long, env = "CHATWIRE_DEMO_PAGE", default_value_t = false)]
+    pub demo_page: bool,
+
     /// Origins allowed by CORS, comma separated, with credentials. Empty: any origin,
     /// without credentials (same-origin pages need no CORS at all).
     #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',', default_value = "")]

@@ -7,6 +7,7 @@ mod calls_rest;
 mod chatsphere_rest;
 mod chatsphere_tokens;
 mod core_data;
+mod demo_page;
 mod expresschat_rest;
 mod helpers;
 mod message_batches;

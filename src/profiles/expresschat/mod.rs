@@ -2,7 +2,8 @@
 //!
 //! REST (`rest.rs`, refusals in `error.rs`): POST /signup, POST /login,
 //! GET /verify (and /Verify), POST /logout, POST /resend,
-//! POST /update-access-token.
+//! POST /update-access-token; with `CHATWIRE_DEMO_PAGE`, the demo chat page of
+//! `examples/web/` at GET /demo/.
 //!
 //! Handshake (`handshake.rs`): cookies `access_token`/`refresh_token` or query
 //! `accessToken`/`refreshToken`; never rejected: `auth-failure` then disconnect.
@@ -67,7 +68,11 @@ pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super:
     kit::spawn_renderer("expresschat", &core, shutdown, move |ev| {
         render::render(render_ctx.clone(), ev)
     });
-    let router = rest::router(ctx)
+    let mut router = rest::router(ctx);
+    if cfg.demo_page {
+        router = router.merge(rest::demo_page());
+    }
+    let router = router
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             cfg.max_frame_bytes,
         ))
