@@ -12,7 +12,8 @@
 //    receive-personal-message and receive-group-message. Your own messages are not
 //    echoed back: the page shows them as soon as they are sent.
 //
-// The whole protocol is in ../../docs/expresschat.md and the wire contract.
+// Every event of the profile is listed in src/profiles/expresschat/mod.rs;
+// docs/expresschat.md says where chatwire differs from the original backend.
 
 "use strict";
 
@@ -22,6 +23,7 @@ let socket = null; // the Socket.IO connection, once signed in
 let me = null; // {id, name}, from user-id
 const chats = new Map(); // chat id -> {id, kind: "personal"|"group", title, unread, last}
 let openChat = null; // the chat shown on the right
+let pendingPartner = null; // {id, name}: the person picked in the search results
 // Answers to fetch-personal-chat / fetch-group-chat do not name their chat; the
 // server answers a connection's requests in order, so remember what was asked.
 const asked = { personal: [], group: [] };
@@ -31,7 +33,7 @@ const asked = { personal: [], group: [] };
 function connect() {
   if (socket) socket.disconnect();
   setStatus("Connecting…");
-  socket = io({ forceNew: true });
+  socket = io({ forceNew: true }); // a new connection, with the cookies as they are now
 
   socket.on("connect", () => {
     asked.personal.length = 0; // requests of an earlier connection get no answer
@@ -49,7 +51,7 @@ function connect() {
   // The access token had expired and the refresh token renewed it: store the new
   // one as a cookie, so the next connection starts with it.
   socket.on("access-token", ({ accessToken }) =>
-    postJson("/update-access-token", { acessToken: accessToken }),
+    postJson("/update-access-token", { acessToken: accessToken }), // (sic: the original's spelling)
   );
 
   // The greeting.
@@ -195,7 +197,6 @@ function received(chatId, message) {
   renderLists();
 }
 
-let pendingPartner = null; // the person clicked in the search results
 function startChatWith(user) {
   pendingPartner = { id: user._id, name: user.Name };
   $("search").value = "";
