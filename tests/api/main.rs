@@ -9,6 +9,7 @@ mod chatsphere_tokens;
 mod core_data;
 mod expresschat_rest;
 mod helpers;
+mod history_cursor;
 mod message_batches;
 mod ops;
 mod orgchat_core;

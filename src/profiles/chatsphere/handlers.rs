@@ -13,8 +13,8 @@ use super::{
     render::flat_messages,
     wire::{OutFrame, messages},
 };
-use crate::core::{Error, Result, conversations::rooms::shared as rooms};
-use crate::profiles::kit::Id;
+use crate::core::{Error, Result, conversations::rooms::shared as rooms, messages::page_limit};
+use crate::profiles::kit::{Id, PageAsk, numeric_id};
 use crate::transport::ws::Conn;
 
 /// How many messages a join answers with (the original's `take: 50`).
@@ -40,17 +40,21 @@ async fn room_for(
     Err(Error::PermissionDenied(NO_ACCESS))
 }
 
-/// Joins a room and answers its last messages in the dialect of the join.
+/// Joins a room and answers its last messages (or the page the join asks for)
+/// in the dialect of the join.
 pub async fn join(
     ctx: &Ctx,
     conn: &Arc<Conn>,
     state: &ConnState,
     room_id: Id,
     dialect: Dialect,
+    page: &PageAsk,
 ) -> Result<()> {
+    let cursor = page.cursor(numeric_id)?;
+    let limit = page_limit(&ctx.core, page.limit()?, JOIN_HISTORY)?;
     let room = room_for(ctx, conn, state, room_id, true).await?;
+    let history = rooms::history(&ctx.core, &room, cursor, limit).await?;
     state.set_dialect(dialect);
-    let history = rooms::recent(&ctx.core, &room, JOIN_HISTORY).await?;
     let room_key = room.id.to_string();
     if dialect == Dialect::Server {
         // As the original, a server-dialect connection is in one room at a time.
