@@ -134,6 +134,15 @@ test("a cursor reads nothing it could not read otherwise", async () => {
   const s = await serverSocket(sphere, outsider);
   s.send({ type: "join", roomId: secret, after: hidden.id });
   assert.deepEqual(await s.next("error"), { type: "error", message: "You don't have access to this room" });
+  // A refused join changes nothing: joining a public room with a bad cursor
+  // makes no member of the outsider.
+  const open = await makeRoom(sphere, owner);
+  s.send({ type: "join", roomId: open, before: hidden.id });
+  assert.deepEqual(await s.next("error"), { type: "error", message: "before is not a message of this conversation" });
+  assert.equal((await page(outsider, open, "")).status, 403);
+  s.send({ type: "join", roomId: open });
+  await s.next("previous_messages");
+  assert.equal((await page(outsider, open, "")).status, 200);
   // A member of another room cannot use a message of the private one as a cursor.
   const own = await makeRoom(sphere, outsider);
   await postAll(outsider, own, ["mine"]);
