@@ -205,7 +205,8 @@ pub struct Config {
     /// Events a connection may have queued for processing before it is dropped as abusive.
     #[arg(long, env = "INBOX_CAPACITY", default_value_t = 1024)]
     pub inbox_capacity: usize,
-    /// Most messages one history request returns.
+    /// Most messages one history request returns: the original answers' page,
+    /// and the largest `limit` a client may ask for (larger ones are clamped).
     #[arg(long, env = "HISTORY_PAGE", default_value_t = 500)]
     pub history_page: u64,
     /// Login attempts per minute per account (email), on every profile.

@@ -1,7 +1,8 @@
 //! The profile kit: the small pieces every profile needs, written once. Payload
 //! parsing with the profile's own refusal text, ids sent as numbers or numeric
-//! strings, timestamps, the credentials of a request (Bearer, `?token=`, cookies),
-//! the auth cookie, counting refusals, and the task that renders bus events.
+//! strings, timestamps, a history page as a client asks for it, the credentials
+//! of a request (Bearer, `?token=`, cookies), the auth cookie, counting refusals,
+//! and the task that renders bus events.
 
 use std::{fmt::Display, future::Future, sync::Arc};
 
@@ -12,7 +13,7 @@ use serde::{Deserialize, Deserializer, de::DeserializeOwned};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use crate::core::{CoreRef, Error, Result, bus::Event};
+use crate::core::{CoreRef, Error, Result, bus::Event, messages::Cursor};
 
 /// ISO 8601 UTC with milliseconds (`2025-01-08T11:35:04.618Z`), as every
 /// original serialized its dates (MongoDB documents and JavaScript `Date`).
@@ -76,6 +77,127 @@ impl<'de> Deserialize<'de> for Id {
         }
         d.deserialize_any(V)
     }
+}
+
+/// A history page as a client asks for it (issue 14, defect 11): `after` and
+/// `before` name messages in the profile's own id form, `limit` is a count. The
+/// texts are kept as sent, each under the name the client used (for refusals);
+/// a profile reads the ids its own way ([`PageAsk::cursor`]). When none is set
+/// the client asked for its original answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PageAsk {
+    pub after: Option<String>,
+    pub before: Option<String>,
+    pub limit: Option<String>,
+    /// The names of the three fields as this profile spells them.
+    names: [&'static str; 3],
+}
+
+/// The field names of a page in a query string and in most payloads.
+pub const PAGE_FIELDS: [&str; 3] = ["after", "before", "limit"];
+
+impl PageAsk {
+    /// `after`, `before` and `limit` of a query string; empty values are absent.
+    pub fn from_query(query: Option<&str>) -> PageAsk {
+        let mut ask = PageAsk::none(PAGE_FIELDS);
+        for (k, v) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+            let slot = match k.as_ref() {
+                "after" => &mut ask.after,
+                "before" => &mut ask.before,
+                "limit" => &mut ask.limit,
+                _ => continue,
+            };
+            let v = v.trim();
+            if !v.is_empty() {
+                *slot = Some(v.to_owned());
+            }
+        }
+        ask
+    }
+
+    /// The fields `names` (after, before, limit) of a JSON payload: a string or
+    /// a number is its text, null or absent is absent, anything else is refused.
+    pub fn from_json(v: &Value, names: [&'static str; 3]) -> Result<PageAsk> {
+        let mut ask = PageAsk::none(names);
+        let slots = [&mut ask.after, &mut ask.before, &mut ask.limit];
+        for (name, slot) in names.into_iter().zip(slots) {
+            *slot = match v.get(name) {
+                None | Some(Value::Null) => None,
+                Some(Value::String(s)) => Some(s.trim().to_owned()),
+                Some(Value::Number(n)) => Some(number_text(n)),
+                Some(_) => {
+                    return Err(Error::invalid(format!(
+                        "{name} must be a string or a number"
+                    )));
+                }
+            };
+        }
+        Ok(ask)
+    }
+
+    fn none(names: [&'static str; 3]) -> PageAsk {
+        PageAsk {
+            after: None,
+            before: None,
+            limit: None,
+            names,
+        }
+    }
+
+    /// True when the client asked for nothing of the kind.
+    pub fn is_empty(&self) -> bool {
+        self.after.is_none() && self.before.is_none() && self.limit.is_none()
+    }
+
+    /// The count asked for: a string of digits (one too large for a number reads
+    /// as the largest, and the core clamps it); zero, a sign, a fraction or a
+    /// word is refused.
+    pub fn limit(&self) -> Result<Option<u64>> {
+        let Some(text) = &self.limit else {
+            return Ok(None);
+        };
+        let digits = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+        match text.parse::<u64>() {
+            _ if !digits => {}
+            Ok(0) => {}
+            Ok(n) => return Ok(Some(n)),
+            Err(_) => return Ok(Some(u64::MAX)),
+        }
+        Err(Error::invalid(format!(
+            "{} must be a positive integer",
+            self.names[2]
+        )))
+    }
+
+    /// The bounds as message ids, each read by `id` (the profile's reading of a
+    /// message id as it shows them); a bound that reads as none is refused.
+    pub fn cursor(&self, id: impl Fn(&str) -> Option<i64>) -> Result<Cursor> {
+        let read = |text: &Option<String>, name: &str| match text {
+            None => Ok(None),
+            Some(t) => id(t)
+                .map(Some)
+                .ok_or_else(|| Error::invalid(format!("{name} must be a message id"))),
+        };
+        Ok(Cursor {
+            after: read(&self.after, self.names[0])?,
+            before: read(&self.before, self.names[1])?,
+        })
+    }
+}
+
+/// A JSON number as a client wrote it; a whole number too large for an integer
+/// (JavaScript's `1e20`) is written out in digits, so a huge limit is clamped
+/// like the same digits in a query.
+fn number_text(n: &serde_json::Number) -> String {
+    match n.as_f64() {
+        Some(f) if n.is_f64() && f.fract() == 0.0 && f >= 0.0 => format!("{f:.0}"),
+        _ => n.to_string(),
+    }
+}
+
+/// A message id as most profiles show it: a positive integer.
+pub fn numeric_id(text: &str) -> Option<i64> {
+    Id::parse(text).0
 }
 
 /// The token of `Authorization: Bearer <token>` (the scheme in any case).
@@ -178,6 +300,82 @@ mod tests {
         assert_eq!(id(Value::Null), Id(None));
         assert!(serde_json::from_value::<Id>(serde_json::json!(true)).is_err());
         assert!(serde_json::from_value::<Id>(serde_json::json!({})).is_err());
+    }
+
+    #[test]
+    fn page_asks_from_queries_and_payloads() {
+        let q = PageAsk::from_query(Some("after=12&limit=&token=x&before=%2030"));
+        assert_eq!(q.after.as_deref(), Some("12"));
+        assert_eq!(q.before.as_deref(), Some("30"));
+        assert_eq!(q.limit, None);
+        assert!(PageAsk::from_query(None).is_empty());
+        assert!(PageAsk::from_query(Some("limit=")).is_empty());
+        let v = serde_json::json!({"After": "m4", "Limit": 10, "Before": null});
+        let j = PageAsk::from_json(&v, ["After", "Before", "Limit"]).unwrap();
+        assert_eq!(
+            (j.after.as_deref(), j.before.as_deref()),
+            (Some("m4"), None)
+        );
+        assert_eq!(j.limit().ok(), Some(Some(10)));
+        let huge = serde_json::json!({"limit": 1e20, "before": 2.5, "after": -3});
+        let h = PageAsk::from_json(&huge, PAGE_FIELDS).unwrap();
+        assert_eq!(h.limit().ok(), Some(Some(u64::MAX)));
+        assert_eq!(
+            (h.before.as_deref(), h.after.as_deref()),
+            (Some("2.5"), Some("-3"))
+        );
+        let bad = serde_json::json!({"after": [1]});
+        assert_eq!(
+            PageAsk::from_json(&bad, PAGE_FIELDS)
+                .unwrap_err()
+                .to_string(),
+            "after must be a string or a number"
+        );
+    }
+
+    #[test]
+    fn page_limits_and_cursors_refuse_what_is_not_a_count_or_an_id() {
+        let ask = |q: &str| PageAsk::from_query(Some(q));
+        assert_eq!(ask("limit=7").limit().ok(), Some(Some(7)));
+        assert_eq!(
+            ask("limit=99999999999999999999999").limit().ok(),
+            Some(Some(u64::MAX))
+        );
+        for bad in [
+            "limit=-1",
+            "limit=1.5",
+            "limit=ten",
+            "limit=%2B3",
+            "limit=0",
+            "limit=00",
+        ] {
+            assert_eq!(
+                ask(bad).limit().unwrap_err().to_string(),
+                "limit must be a positive integer",
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            ask("after=5&before=9").cursor(numeric_id).ok(),
+            Some(Cursor {
+                after: Some(5),
+                before: Some(9)
+            })
+        );
+        for bad in ["after=-5", "after=0", "after=x", "after=1e3"] {
+            assert_eq!(
+                ask(bad).cursor(numeric_id).unwrap_err().to_string(),
+                "after must be a message id",
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            ask("before=abc")
+                .cursor(numeric_id)
+                .unwrap_err()
+                .to_string(),
+            "before must be a message id"
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@ use chatwire::core::{
     Error, conversations,
     conversations::groups,
     identity::auth,
-    messages::{self, Delivery},
+    messages::{self, Cursor, Delivery},
     model::Kind,
 };
 use entity::users;
@@ -66,14 +66,24 @@ async fn sequences_reads_and_unread_counts() {
         0
     );
     let conv = conversations::get(core, dm.id).await.unwrap();
-    let page = messages::history(core, &conv, None, 2).await.unwrap();
+    let page = messages::history(core, &conv, Cursor::default(), 2)
+        .await
+        .unwrap();
     assert_eq!(
         page.iter().map(|m| m.content.as_str()).collect::<Vec<_>>(),
         ["three", "two"]
     );
-    let older = messages::history(core, &conv, Some(page[1].seq), 2)
-        .await
-        .unwrap();
+    let older = messages::history(
+        core,
+        &conv,
+        Cursor {
+            after: None,
+            before: Some(page[1].id),
+        },
+        2,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         older.iter().map(|m| m.content.as_str()).collect::<Vec<_>>(),
         ["one"]

@@ -10,6 +10,7 @@ mod core_data;
 mod demo_page;
 mod expresschat_rest;
 mod helpers;
+mod history_cursor;
 mod message_batches;
 mod ops;
 mod orgchat_core;

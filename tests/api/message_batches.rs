@@ -12,7 +12,7 @@ use chatwire::core::{
     bus::EventKind,
     conversations,
     conversations::groups,
-    messages::{self, Delivery},
+    messages::{self, Cursor, Delivery},
     model::Kind,
 };
 use entity::conversations as conv_entity;
@@ -74,7 +74,9 @@ async fn concurrent_messages_get_gapless_sequences_in_order() {
             .unwrap();
         assert_eq!(stored.last_seq, n);
         // History holds each message once, with the id and content it was sent with.
-        let page = messages::history(core, &stored, None, 500).await.unwrap();
+        let page = messages::history(core, &stored, Cursor::default(), 500)
+            .await
+            .unwrap();
         assert_eq!(page.len() as i64, n);
         let by_seq: HashMap<i64, _> = page.iter().map(|m| (m.seq, m)).collect();
         for m in sent.iter().filter(|m| m.conversation.id == conv) {

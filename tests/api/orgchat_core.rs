@@ -9,8 +9,8 @@ use chatwire::core::{
     conversations::rooms::org as rooms,
     crypto::{MessageCipher, message_aad},
     identity::organizations::{self, Member, Registration, Role},
-    messages,
     messages::reactions,
+    messages::{self, Cursor},
 };
 use entity::{memberships, messages as message_rows, reactions as reaction_rows};
 use sea_orm::{
@@ -164,7 +164,9 @@ async fn deleting_follows_roles() {
         ),
         "the room named must be the message's"
     );
-    let left = messages::history(core, &room, None, 10).await.unwrap();
+    let left = messages::history(core, &room, Cursor::default(), 10)
+        .await
+        .unwrap();
     assert_eq!(
         left.iter().map(|m| m.id).collect::<Vec<_>>(),
         vec![ids[3]],
@@ -298,7 +300,9 @@ async fn encrypted_messages_are_ciphertext_at_rest() {
         (false, "hello")
     );
     // History reads it back transparently.
-    let history = messages::history(core, &room, None, 10).await.unwrap();
+    let history = messages::history(core, &room, Cursor::default(), 10)
+        .await
+        .unwrap();
     let contents: Vec<&str> = history.iter().map(|m| m.content.as_str()).collect();
     assert_eq!(contents, ["hello", secret]);
     app.stop().await;

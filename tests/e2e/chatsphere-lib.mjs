@@ -11,9 +11,9 @@ import { openSocket, wsUrl } from "./ws-helpers.mjs";
 
 export { rand };
 
-/** Starts chatwire (chatsphere listener) and mints the first client token. */
-export async function startSphere() {
-  const server = await startServer({}, { waitFor: ["chatsphere"] });
+/** Starts chatwire (chatsphere listener, `env` overrides) and mints the first client token. */
+export async function startSphere(env = {}) {
+  const server = await startServer(env, { waitFor: ["chatsphere"] });
   const out = execFileSync(BIN, ["token", "create", "--client", "--username", `admin-${rand(5)}`], {
     env: { ...process.env, DATABASE_URL: server.databaseUrl, CHATWIRE_LOG: "error" },
     cwd: server.dir,

@@ -80,12 +80,17 @@ pub async fn send(
 }
 
 /// `me`'s direct messages, newest first: with one partner (`with`) or with all,
-/// before a message id or a time, at most `limit`.
+/// before a message id or a time, at most `limit`. With `after` (a message id
+/// of one of those chats, else refused) the page is the oldest `limit` messages
+/// newer than it: the same cursor rule as a conversation's history
+/// ([`crate::core::messages::history`]), by id here because the page may span
+/// several chats and ids follow commit order.
 pub async fn history(
     core: &Core,
     me: i64,
     with: Option<i64>,
     before: Option<Before>,
+    after: Option<i64>,
     limit: u64,
 ) -> Result<Vec<DirectMessage>> {
     let mine: HashMap<i64, i64> = memberships::Entity::find()
@@ -96,7 +101,10 @@ pub async fn history(
         .map(|m| (m.conversation_id, m.read_seq))
         .collect();
     if mine.is_empty() {
-        return Ok(Vec::new());
+        return match after {
+            Some(_) => Err(not_yours()),
+            None => Ok(Vec::new()),
+        };
     }
     let direct: Vec<i64> = conversations::Entity::find()
         .select_only()
@@ -116,6 +124,17 @@ pub async fn history(
         .filter(|m| with.is_none_or(|w| w == m.user_id))
         .map(|m| (m.conversation_id, (m.user_id, m.read_seq)))
         .collect();
+    if let Some(a) = after {
+        let of = messages::Entity::find_by_id(a)
+            .select_only()
+            .column(messages::Column::ConversationId)
+            .into_tuple::<i64>()
+            .one(&core.db)
+            .await?;
+        if !of.is_some_and(|c| partners.contains_key(&c)) {
+            return Err(not_yours());
+        }
+    }
     if partners.is_empty() {
         return Ok(Vec::new());
     }
@@ -127,11 +146,24 @@ pub async fn history(
         Some(Before::Time(t)) => q.filter(messages::Column::CreatedAt.lt(t)),
         None => q,
     };
-    let rows = q
-        .order_by_desc(messages::Column::Id)
-        .limit(limit)
-        .all(&core.db)
-        .await?;
+    let rows = match after {
+        Some(a) => {
+            let mut rows = q
+                .filter(messages::Column::Id.gt(a))
+                .order_by_asc(messages::Column::Id)
+                .limit(limit)
+                .all(&core.db)
+                .await?;
+            rows.reverse();
+            rows
+        }
+        None => {
+            q.order_by_desc(messages::Column::Id)
+                .limit(limit)
+                .all(&core.db)
+                .await?
+        }
+    };
     let senders: Vec<i64> = rows.iter().map(|m| m.sender_id).collect();
     let names = accounts::names(&core.db, &senders).await?;
     let convs: HashMap<i64, conversations::Model> = conversations::Entity::find()
@@ -174,6 +206,11 @@ pub async fn history(
         });
     }
     Ok(out)
+}
+
+/// The refusal of an `after` that names no message of the caller's chats.
+fn not_yours() -> Error {
+    Error::invalid("after is not one of your messages")
 }
 
 /// `reader` has read the direct message `message_id`: their read pointer moves up

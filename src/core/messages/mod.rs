@@ -1,14 +1,18 @@
 //! Messages: send (sequence assigned in the transaction, persisted, then published),
-//! history pages by sequence, and read pointers. Content may be stored encrypted at
-//! rest ([`send_encrypted`]); history and the bus always carry plaintext.
+//! history pages by sequence (`history.rs`), and read pointers. Content may be
+//! stored encrypted at rest ([`send_encrypted`]); history and the bus always
+//! carry plaintext.
 
 pub mod direct;
+mod history;
 pub mod reactions;
 pub(super) mod writer;
 
+pub use history::{Cursor, history, page_limit};
+
 use chrono::Utc;
 use entity::{conversations, memberships, messages, users};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 
 use crate::core::bus::{Audience, ConnId, EventKind, MessageOut};
 use crate::core::conversations::{member_ids, require_member};
@@ -113,47 +117,6 @@ fn check_content(core: &Core, content: &str) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-/// A page of a conversation's messages, newest first: those with a sequence below
-/// `before` (all when None), at most `limit`. Deleted messages are left out. Cost
-/// is O(page): the (conversation, seq) index serves it.
-pub async fn history(
-    core: &Core,
-    conv: &conversations::Model,
-    before: Option<i64>,
-    limit: u64,
-) -> Result<Vec<MessageOut>> {
-    let mut q = messages::Entity::find()
-        .filter(messages::Column::ConversationId.eq(conv.id))
-        .filter(messages::Column::DeletedAt.is_null());
-    if let Some(b) = before {
-        q = q.filter(messages::Column::Seq.lt(b));
-    }
-    let rows = q
-        .order_by_desc(messages::Column::Seq)
-        .limit(limit)
-        .all(&core.db)
-        .await?;
-    let senders: Vec<i64> = rows.iter().map(|m| m.sender_id).collect();
-    let names = crate::core::identity::accounts::names(&core.db, &senders).await?;
-    let cref = ConvRef::of(conv)?;
-    Ok(rows
-        .into_iter()
-        .map(|m| MessageOut {
-            id: m.id,
-            conversation: cref.clone(),
-            seq: m.seq,
-            sender_id: m.sender_id,
-            sender_name: names.get(&m.sender_id).cloned().unwrap_or_default(),
-            content: plaintext(core, &m),
-            kind: m.kind,
-            is_encrypted: m.is_encrypted,
-            client_ref: m.client_ref,
-            created_at: m.created_at,
-            updated_at: m.updated_at,
-        })
-        .collect())
 }
 
 /// Replaces a live message's content (the caller checked who may) and publishes

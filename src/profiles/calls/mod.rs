@@ -2,7 +2,7 @@
 //! Socket.IO on namespace `/`, REST under `/api`.
 //!
 //! REST (`rest.rs`): POST /api/auth/login, POST /api/auth/register,
-//! GET /api/messages (`?with=&before=&limit=`), POST /api/messages, GET /api/calls.
+//! GET /api/messages (`?with=&before=&after=&limit=`), POST /api/messages, GET /api/calls.
 //! Envelopes `{success:true, ...}` / `{success:false, error:{code, message}}`.
 //!
 //! Connection (`handshake.rs`): `join {userId, token}` => `connected {userId,

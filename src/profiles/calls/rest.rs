@@ -27,7 +27,7 @@ use crate::core::{
     identity::auth,
     messages::direct::{self, Before, DirectMessage},
 };
-use crate::profiles::kit::{self, Id, present};
+use crate::profiles::kit::{self, Id, numeric_id, present};
 
 pub fn router(ctx: Arc<Ctx>) -> Router {
     Router::new()
@@ -142,9 +142,11 @@ fn param<'q>(q: &'q HashMap<String, String>, name: &str) -> Option<&'q str> {
     q.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
 }
 
-/// `GET /api/messages?with=&before=&limit=`: the newest `limit` of the caller's
-/// direct messages older than `before` (a message id or an ISO time), oldest
-/// first; `hasMore` tells whether older ones exist.
+/// `GET /api/messages?with=&before=&after=&limit=`: the newest `limit` of the
+/// caller's direct messages older than `before` (a message id or an ISO time),
+/// oldest first; `hasMore` tells whether older ones exist. With `after` (a
+/// message id of the caller's, an extension: issue 14) the page is the oldest
+/// `limit` messages newer than it, and `hasMore` tells whether newer ones exist.
 async fn list_messages(
     State(ctx): State<Arc<Ctx>>,
     Authed(me): Authed,
@@ -161,9 +163,18 @@ async fn list_messages(
         None => None,
     };
     let before = param(&q, "before").map(history_cursor).transpose()?;
-    // One more than asked tells whether there are older ones.
-    let mut rows = direct::history(&ctx.core, me.id, with, before, limit + 1).await?;
+    let after = match param(&q, "after") {
+        Some(a) => Some(numeric_id(a).ok_or_else(|| Error::invalid("after must be a message id"))?),
+        None => None,
+    };
+    // One more than asked tells whether there are more in the page's direction
+    // (older ones; newer ones after `after`). The page is newest first, so the
+    // extra one is the last row going back, the first going forward.
+    let mut rows = direct::history(&ctx.core, me.id, with, before, after, limit + 1).await?;
     let has_more = rows.len() as u64 > limit;
+    if has_more && after.is_some() {
+        rows.remove(0);
+    }
     rows.truncate(limit as usize);
     Ok(Json(MessagesPage {
         success: true,

@@ -11,6 +11,10 @@
 //! | `new_message {content, roomId}`      | UI     | `Send` |
 //! | anything else             |         | `Ignored`        |
 //!
+//! Both joins may also name a history page (an extension, issue 14): `after`
+//! / `before` (message ids) and `limit`; without them a join answers the
+//! newest messages, as the original.
+//!
 //! A frame's `userId` is only a claim: it must be the connection's own user and
 //! is dropped here, so no handler can act as anyone but the token's user.
 
@@ -26,7 +30,7 @@ use super::{
     wire::{MessageFrame, RoomFrame},
 };
 use crate::core::{Error, Result};
-use crate::profiles::kit::{Id, payload};
+use crate::profiles::kit::{Id, PAGE_FIELDS, PageAsk, payload};
 use crate::transport::ws::{Conn, Frame};
 
 /// The refusal text before what serde found wrong with a frame's fields.
@@ -39,6 +43,7 @@ pub enum ClientEvent {
     Join {
         room: Id,
         dialect: Dialect,
+        page: PageAsk,
     },
     Leave {
         room: Id,
@@ -62,6 +67,7 @@ impl ClientEvent {
         let (kind, value) = typed(frame)?;
         let event = match kind.as_str() {
             "join" | "join_room" => {
+                let page = PageAsk::from_json(&value, PAGE_FIELDS)?;
                 let f: RoomFrame = payload(value, REFUSAL)?;
                 claim(f.user_id, user_id)?;
                 let dialect = if kind == "join" {
@@ -72,6 +78,7 @@ impl ClientEvent {
                 ClientEvent::Join {
                     room: f.room_id,
                     dialect,
+                    page,
                 }
             }
             "leave_room" => {
@@ -146,9 +153,11 @@ pub async fn dispatch(
     event: ClientEvent,
 ) -> Result<()> {
     match event {
-        ClientEvent::Join { room, dialect } => {
-            handlers::join(ctx, conn, state, room, dialect).await
-        }
+        ClientEvent::Join {
+            room,
+            dialect,
+            page,
+        } => handlers::join(ctx, conn, state, room, dialect, &page).await,
         ClientEvent::Leave { room } => {
             handlers::leave(ctx, conn, room);
             Ok(())
@@ -173,12 +182,24 @@ mod tests {
 
     #[test]
     fn frames_become_events() {
+        let ClientEvent::Join {
+            room,
+            dialect,
+            page,
+        } = event(r#"{"type":"join","userId":"7","roomId":3}"#).unwrap()
+        else {
+            panic!("a join");
+        };
+        assert_eq!((room, dialect), (Id(Some(3)), Dialect::Server));
+        assert!(page.is_empty());
+        let Ok(ClientEvent::Join { page, .. }) =
+            event(r#"{"type":"join_room","roomId":3,"after":41,"limit":"10"}"#)
+        else {
+            panic!("a join with a page");
+        };
         assert_eq!(
-            event(r#"{"type":"join","userId":"7","roomId":3}"#).unwrap(),
-            ClientEvent::Join {
-                room: Id(Some(3)),
-                dialect: Dialect::Server
-            }
+            (page.after.as_deref(), page.limit().ok()),
+            (Some("41"), Some(Some(10)))
         );
         assert_eq!(
             event(r#"{"type":"new_message","content":"hi","roomId":"3"}"#).unwrap(),

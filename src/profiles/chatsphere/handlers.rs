@@ -13,44 +13,52 @@ use super::{
     render::flat_messages,
     wire::{OutFrame, messages},
 };
-use crate::core::{Error, Result, conversations::rooms::shared as rooms};
-use crate::profiles::kit::Id;
+use crate::core::{Error, Result, conversations::rooms::shared as rooms, messages::page_limit};
+use crate::profiles::kit::{Id, PageAsk, numeric_id};
 use crate::transport::ws::Conn;
 
 /// How many messages a join answers with (the original's `take: 50`).
 pub const JOIN_HISTORY: u64 = 50;
 
 /// The room, if this connection's user may be in it: client tokens and members
-/// always; anyone may join a public room (and so becomes a member, when `enter`).
+/// always; anyone may join a public room, when `enter`, and so becomes a member
+/// (the second value: the caller makes them one once the join cannot fail).
 async fn room_for(
     ctx: &Ctx,
     conn: &Conn,
     state: &ConnState,
     room_id: Id,
     enter: bool,
-) -> Result<conversations::Model> {
+) -> Result<(conversations::Model, bool)> {
     let room = rooms::find(&ctx.core, room_id.get("room")?).await?;
     if state.client || rooms::is_member(&ctx.core, room.id, conn.user_id).await? {
-        return Ok(room);
+        return Ok((room, false));
     }
     if enter && !room.is_private {
-        rooms::add_member(&ctx.core, room.id, conn.user_id).await?;
-        return Ok(room);
+        return Ok((room, true));
     }
     Err(Error::PermissionDenied(NO_ACCESS))
 }
 
-/// Joins a room and answers its last messages in the dialect of the join.
+/// Joins a room and answers its last messages (or the page the join asks for)
+/// in the dialect of the join.
 pub async fn join(
     ctx: &Ctx,
     conn: &Arc<Conn>,
     state: &ConnState,
     room_id: Id,
     dialect: Dialect,
+    page: &PageAsk,
 ) -> Result<()> {
-    let room = room_for(ctx, conn, state, room_id, true).await?;
+    let cursor = page.cursor(numeric_id)?;
+    let limit = page_limit(&ctx.core, page.limit()?, JOIN_HISTORY)?;
+    let (room, entering) = room_for(ctx, conn, state, room_id, true).await?;
+    // The page first: a join whose cursor is refused changes nothing.
+    let history = rooms::history(&ctx.core, &room, cursor, limit).await?;
+    if entering {
+        rooms::add_member(&ctx.core, room.id, conn.user_id).await?;
+    }
     state.set_dialect(dialect);
-    let history = rooms::recent(&ctx.core, &room, JOIN_HISTORY).await?;
     let room_key = room.id.to_string();
     if dialect == Dialect::Server {
         // As the original, a server-dialect connection is in one room at a time.
@@ -89,7 +97,7 @@ pub async fn send(
     room_id: Id,
     content: &str,
 ) -> Result<()> {
-    let room = room_for(ctx, conn, state, room_id, false).await?;
+    let (room, _) = room_for(ctx, conn, state, room_id, false).await?;
     // A client token sends as its own user, who becomes a member (a message
     // always has a member as its sender).
     if state.client {

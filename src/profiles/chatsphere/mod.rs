@@ -12,7 +12,8 @@
 //!
 //! WebSocket on any other path (`handshake.rs`). Frames in (`events.rs`, handled
 //! in `handlers.rs`): server dialect `join`, `message`; UI dialect `join_room`,
-//! `leave_room`, `new_message`. Frames out: `join_confirmation`,
+//! `leave_room`, `new_message` (both joins, and the room messages route, take a
+//! history cursor: `after`/`before`/`limit`). Frames out: `join_confirmation`,
 //! `previous_messages`, `message_history`, `new_message` (`render.rs`: to every
 //! connection that joined the room, in each connection's dialect), `error`.
 //!

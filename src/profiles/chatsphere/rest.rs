@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::{
     Json, Router,
-    extract::{Path, State},
+    extract::{Path, RawQuery, State},
     http::StatusCode,
     routing::{get, post},
 };
@@ -18,8 +18,8 @@ use super::{
     error::{ApiError, NO_ACCESS},
     wire::*,
 };
-use crate::core::{Error, conversations::rooms::shared as rooms};
-use crate::profiles::kit::{Id, present};
+use crate::core::{Error, conversations::rooms::shared as rooms, messages::page_limit};
+use crate::profiles::kit::{Id, PageAsk, numeric_id, present};
 
 pub fn router() -> Router<Arc<Ctx>> {
     Router::new()
@@ -150,13 +150,20 @@ async fn add_user(State(ctx): State<Arc<Ctx>>, Path(id): Path<String>, call: Cal
     }))
 }
 
+/// `GET /api/rooms/:id/messages`: the newest `HISTORY_PAGE` messages, ascending;
+/// with `?after=` / `?before=` (message ids) and `?limit=`, that page of the
+/// room instead (an extension, issue 14), ascending too.
 async fn room_messages(
     State(ctx): State<Arc<Ctx>>,
     Path(id): Path<String>,
+    RawQuery(query): RawQuery,
     call: Call,
 ) -> Answer<Vec<Message>> {
+    let page = PageAsk::from_query(query.as_deref());
+    let cursor = page.cursor(numeric_id)?;
+    let limit = page_limit(&ctx.core, page.limit()?, ctx.history_page)?;
     let room = accessible(&ctx, &call, &id).await?;
-    let ms = rooms::recent(&ctx.core, &room, ctx.history_page).await?;
+    let ms = rooms::history(&ctx.core, &room, cursor, limit).await?;
     Ok(Json(messages(&ms)))
 }
 

@@ -127,13 +127,18 @@ impl IntoResponse for RestError {
 /// Answers a refused event (bad payload or a core refusal) where the original
 /// client listens for it, then counts and logs it. Events without a `*-fail`
 /// event of their own get no answer: the original client has nowhere to show
-/// one.
-pub fn refuse(socket: &SocketRef, event: &str, user: i64, e: &Error) {
+/// one. A fetch that asked for a history page (`paged`: the extension of issue
+/// 14) is answered on `fetch-*-fail {Message}`; the original's fetches, which
+/// name no page, still get nothing.
+pub fn refuse(socket: &SocketRef, event: &str, user: i64, e: &Error, paged: bool) {
     match event {
         "add-member" => fail(socket, "add-member-fail", event, e),
         "kickout" => fail(socket, "kickout-fail", event, e),
         "change-admin" => fail(socket, "change-admin-fail", event, e),
         "delete-grp" => fail(socket, "delete-grp-fail", event, e),
+        "fetch-personal-chat" if paged => fail(socket, "fetch-personal-chat-fail", event, e),
+        "fetch-group-chat" if paged => fail(socket, "fetch-group-chat-fail", event, e),
+        "fetch-self-chat" if paged => fail(socket, "fetch-self-chat-fail", event, e),
         // The original answers an admin's attempt to leave with a bare
         // `group-left-fail`; every refusal of `leave-grp` gets the same.
         "leave-grp" => emit(socket, "group-left-fail", &()),
@@ -154,6 +159,8 @@ fn fail_message(event: &str, e: &Error) -> String {
     match (event, e) {
         ("add-member", Error::PermissionDenied(_)) => "You Should be admin to add a member".into(),
         ("add-member", Error::Conflict(_)) => "Already in Group".into(),
+        ("fetch-personal-chat" | "fetch-self-chat", Error::NotFound(_)) => "Chat not found".into(),
+        ("fetch-group-chat", Error::NotFound(_)) => "Group not found".into(),
         (_, Error::Internal) => "Something went wrong".into(),
         (_, Error::NotFound(_)) => "Group or member not found".into(),
         (_, other) => other.to_string(),
@@ -233,6 +240,17 @@ mod tests {
         assert_eq!(
             fail_message("kickout", &Error::NotFound("member")),
             "Group or member not found"
+        );
+        assert_eq!(
+            fail_message("fetch-group-chat", &Error::NotFound("conversation")),
+            "Group not found"
+        );
+        assert_eq!(
+            fail_message(
+                "fetch-personal-chat",
+                &Error::invalid("After must be a message id")
+            ),
+            "After must be a message id"
         );
     }
 }

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::{Ctx, error, handlers, wire::*};
 use crate::core::{Error, Result, bus::ConnId, model::Kind};
-use crate::profiles::kit;
+use crate::profiles::kit::{self, PageAsk};
 use crate::transport::socketio::Inbound;
 
 /// An event of the client with its payload, as the original client sends it.
@@ -21,14 +21,15 @@ pub enum ClientEvent {
     CreatePersonalChat(Receiver),
     SendPersonalMessage(ChatContent),
     ReadPersonalMessage(ChatRef),
-    FetchPersonalChat(ChatRef),
+    /// With the page it asks for (`After`, `Before`, `Limit`; none: the newest).
+    FetchPersonalChat(ChatRef, PageAsk),
     SendSelfMessage(SelfContent),
-    /// `fetch-self-chat` (any payload).
-    FetchSelfChat,
+    /// `fetch-self-chat` (any payload; a page as for the other fetches).
+    FetchSelfChat(PageAsk),
     CreateGroupChat(CreateGroup),
     SendGroupMessage(GroupContent),
     ReadGroupMessage(GroupRef),
-    FetchGroupChat(GroupRef),
+    FetchGroupChat(GroupRef, PageAsk),
     AddMember(GroupMember),
     Kickout(GroupMember),
     ChangeAdmin(GroupMember),
@@ -40,6 +41,24 @@ pub enum ClientEvent {
 /// prefix: this client shows none of them, they reach only `*-fail` and the log).
 fn typed<T: DeserializeOwned>(data: Result<Value, String>) -> Result<T> {
     kit::payload(data.map_err(Error::invalid)?, "")
+}
+
+/// A fetch's typed payload and the history page it asks for.
+fn paged<T: DeserializeOwned>(data: Result<Value, String>) -> Result<(T, PageAsk)> {
+    let v = data.map_err(Error::invalid)?;
+    let page = PageAsk::from_json(&v, PAGE_FIELDS)?;
+    Ok((kit::payload(v, "")?, page))
+}
+
+/// Whether a payload names any field of a history page: such a fetch uses the
+/// extension, and its refusals are answered (`*-fail`); the original's fetches
+/// keep getting none.
+fn asks_page(data: &Result<Value, String>) -> bool {
+    data.as_ref().is_ok_and(|v| {
+        PAGE_FIELDS
+            .iter()
+            .any(|f| v.get(f).is_some_and(|x| !x.is_null()))
+    })
 }
 
 impl ClientEvent {
@@ -54,13 +73,22 @@ impl ClientEvent {
             "create-personal-chat" => E::CreatePersonalChat(typed(data)?),
             "send-personal-message" => E::SendPersonalMessage(typed(data)?),
             "read-personal-message" => E::ReadPersonalMessage(typed(data)?),
-            "fetch-personal-chat" => E::FetchPersonalChat(typed(data)?),
+            "fetch-personal-chat" => {
+                let (chat, page) = paged(data)?;
+                E::FetchPersonalChat(chat, page)
+            }
             "send-self-message" => E::SendSelfMessage(typed(data)?),
-            "fetch-self-chat" => E::FetchSelfChat,
+            "fetch-self-chat" => {
+                let v = data.unwrap_or(Value::Null);
+                E::FetchSelfChat(PageAsk::from_json(&v, PAGE_FIELDS)?)
+            }
             "create-group-chat" => E::CreateGroupChat(typed(data)?),
             "send-group-message" => E::SendGroupMessage(typed(data)?),
             "read-group-message" => E::ReadGroupMessage(typed(data)?),
-            "fetch-group-chat" => E::FetchGroupChat(typed(data)?),
+            "fetch-group-chat" => {
+                let (group, page) = paged(data)?;
+                E::FetchGroupChat(group, page)
+            }
             "add-member" => E::AddMember(typed(data)?),
             "kickout" => E::Kickout(typed(data)?),
             "change-admin" => E::ChangeAdmin(typed(data)?),
@@ -83,13 +111,13 @@ impl ClientEvent {
                 messages::send(c, p.chat_id, &p.content, Kind::Direct).await
             }
             E::ReadPersonalMessage(p) => messages::read(c, p.chat_id, Kind::Direct).await,
-            E::FetchPersonalChat(p) => personal::fetch_personal_chat(c, p).await,
+            E::FetchPersonalChat(p, page) => personal::fetch_personal_chat(c, p, page).await,
             E::SendSelfMessage(p) => messages::send_self(c, &p.content).await,
-            E::FetchSelfChat => personal::fetch_self_chat(c).await,
+            E::FetchSelfChat(page) => personal::fetch_self_chat(c, page).await,
             E::CreateGroupChat(p) => group::create_group_chat(c, p).await,
             E::SendGroupMessage(p) => messages::send(c, p.group_id, &p.content, Kind::Group).await,
             E::ReadGroupMessage(p) => messages::read(c, p.group_id, Kind::Group).await,
-            E::FetchGroupChat(p) => group::fetch_group_chat(c, p).await,
+            E::FetchGroupChat(p, page) => group::fetch_group_chat(c, p, page).await,
             E::AddMember(p) => group::add_member(c, p).await,
             E::Kickout(p) => group::kickout(c, p).await,
             E::ChangeAdmin(p) => group::change_admin(c, p).await,
@@ -114,12 +142,13 @@ pub async fn handle(ctx: &Ctx, user: &entity::users::Model, job: Inbound) {
         user,
         origin: Some(ConnId(socket.id.to_string())),
     };
+    let paged = asks_page(&data);
     let result = match ClientEvent::parse(&event, data) {
         Ok(ev) => ev.dispatch(&caller).await,
         Err(e) => Err(e),
     };
     if let Err(e) = result {
-        error::refuse(&socket, &event, user.id, &e);
+        error::refuse(&socket, &event, user.id, &e, paged);
     }
 }
 
@@ -142,6 +171,28 @@ mod tests {
             ClientEvent::parse("fetch-user-details", Err("not JSON".into())),
             Ok(ClientEvent::FetchUserDetails)
         ));
+        let Ok(ClientEvent::FetchSelfChat(page)) =
+            ClientEvent::parse("fetch-self-chat", Err("not JSON".into()))
+        else {
+            panic!("fetch-self-chat takes any payload");
+        };
+        assert!(page.is_empty());
+        let ev = ClientEvent::parse(
+            "fetch-group-chat",
+            Ok(json!({"GroupId": "c4", "After": "m9", "Limit": 10})),
+        );
+        let Ok(ClientEvent::FetchGroupChat(_, page)) = ev else {
+            panic!("expected FetchGroupChat, got {ev:?}");
+        };
+        assert_eq!(page.after.as_deref(), Some("m9"));
+    }
+
+    #[test]
+    fn only_fetches_that_name_a_page_field_use_the_extension() {
+        assert!(!asks_page(&Ok(json!({"ChatId": "c1"}))));
+        assert!(!asks_page(&Ok(json!({"ChatId": "c1", "After": null}))));
+        assert!(!asks_page(&Err("not JSON".into())));
+        assert!(asks_page(&Ok(json!({"ChatId": "c1", "Limit": "x"}))));
     }
 
     #[test]
@@ -159,6 +210,13 @@ mod tests {
         assert_eq!(
             refused("no-such-event", Ok(json!({}))),
             "unknown event no-such-event"
+        );
+        assert_eq!(
+            refused(
+                "fetch-personal-chat",
+                Ok(json!({"ChatId": "c1", "After": true}))
+            ),
+            "After must be a string or a number"
         );
     }
 }

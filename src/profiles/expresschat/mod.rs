@@ -20,8 +20,9 @@
 //!   kickout, change-admin, leave-grp, delete-grp.
 //!
 //! Refusals (`error.rs`): `add-member-fail`, `kickout-fail`, `change-admin-fail`,
-//! `delete-grp-fail` `{Message}`, bare `group-left-fail`; other events get no
-//! answer (logged).
+//! `delete-grp-fail` `{Message}`, bare `group-left-fail`; a fetch that asked for
+//! a history page (`After`/`Before`/`Limit`, chatwire's extension) gets
+//! `fetch-*-fail {Message}`; other events get no answer (logged).
 //!
 //! Deliveries to other users (`render.rs`): core bus events rendered as
 //! receive-personal-message, read-personal-msg-ack, create-personal-chat-*,

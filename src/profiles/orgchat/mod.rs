@@ -3,7 +3,8 @@
 //!
 //! REST (`rest.rs`): POST /api/auth/register, POST /api/auth/login,
 //! POST /api/auth/refresh-token; with a Bearer token and a per-user rate limit:
-//! GET /api/chat?page=&pageSize=, POST /api/chat.
+//! GET /api/chat?page=&pageSize=, POST /api/chat, and chatwire's room history
+//! GET /api/chat/:roomId/messages?after=&before=&limit=.
 //!
 //! Realtime (`handshake.rs`): raw WebSocket at `/` (`{event, data}` in,
 //! `{type, ...}` out) and Socket.IO at `/socket.io/` (the same event names,

@@ -1,14 +1,18 @@
 //! orgchat's REST routes. Answers are bare JSON; errors are `{message}` with the
 //! status of the core error (400, 401, 403, 404, 409, 429 with `Retry-After`,
-//! 500), mapped in `error.rs`.
+//! 500), mapped in `error.rs`. `GET /api/chat/:roomId/messages` is chatwire's
+//! (the original had no history call; issue 14).
 
 use std::{net::SocketAddr, sync::Arc};
 
 use axum::{
     Json, Router,
-    extract::{ConnectInfo, RawQuery, State, rejection::JsonRejection},
+    extract::{
+        ConnectInfo, Path, RawQuery, State,
+        rejection::{JsonRejection, PathRejection},
+    },
     http::{HeaderMap, StatusCode, Uri},
-    routing::post,
+    routing::{get, post},
 };
 
 use super::{
@@ -22,8 +26,12 @@ use crate::core::{
     identity::accounts,
     identity::auth,
     identity::organizations::{self, Member, Registration, Role},
+    messages::page_limit,
 };
-use crate::profiles::kit::{present, request_token};
+use crate::profiles::kit::{Id, PageAsk, numeric_id, present, request_token};
+
+/// Messages a room history answers when the client names no `limit`.
+const HISTORY_DEFAULT: u64 = 50;
 
 pub fn router() -> Router<Arc<Ctx>> {
     Router::new()
@@ -31,6 +39,7 @@ pub fn router() -> Router<Arc<Ctx>> {
         .route("/api/auth/login", post(login))
         .route("/api/auth/refresh-token", post(refresh))
         .route("/api/chat", post(create_room).get(list_rooms))
+        .route("/api/chat/{room_id}/messages", get(room_messages))
 }
 
 /// A JSON body, or the profile's own 400 for one that is not JSON.
@@ -168,6 +177,42 @@ async fn list_rooms(
         pages: total.div_ceil(size),
         current_page: page,
         data: rows.iter().map(RoomOut::from).collect(),
+    }))
+}
+
+/// `GET /api/chat/:roomId/messages?after=&before=&limit=`: a page of a room of
+/// the caller's organization (any other room is 404), oldest first, as
+/// `newMessage` rows with their content decrypted. `after` / `before` are message
+/// ids and `limit` at most `HISTORY_PAGE` (default 50), the rule of every
+/// profile's history; it counts against the `/api/chat` budget.
+async fn room_messages(
+    State(ctx): State<Arc<Ctx>>,
+    headers: HeaderMap,
+    uri: Uri,
+    room_id: std::result::Result<Path<String>, PathRejection>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<MessagePage>> {
+    let member = caller(&ctx, &headers, &uri).await?;
+    let page = PageAsk::from_query(query.as_deref());
+    let cursor = page.cursor(numeric_id)?;
+    let default = HISTORY_DEFAULT.min(ctx.core.limits.history_page);
+    let limit = page_limit(&ctx.core, page.limit()?, default)?;
+    let room_id = room_id.map_or(Id(None), |Path(id)| Id::parse(&id));
+    // One more than asked tells whether there are more in the page's direction;
+    // the page is newest first, so the extra one is at the far end of it.
+    let mut rows =
+        rooms::history(&ctx.core, &member, room_id.get("room")?, cursor, limit + 1).await?;
+    let has_more = rows.len() as u64 > limit;
+    if has_more {
+        if cursor.forward() {
+            rows.remove(0);
+        } else {
+            rows.pop();
+        }
+    }
+    Ok(Json(MessagePage {
+        data: rows.iter().rev().map(MessageRow::from).collect(),
+        has_more,
     }))
 }
 

@@ -156,6 +156,16 @@ pub struct RoomPage {
     pub data: Vec<RoomOut>,
 }
 
+/// `GET /api/chat/:roomId/messages` (an extension): a page of the room's
+/// messages, oldest first, as `newMessage` carries them, and whether more exist
+/// in the page's direction (older; newer when it was asked for with `after`).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessagePage {
+    pub data: Vec<MessageRow>,
+    pub has_more: bool,
+}
+
 /// Every REST error.
 #[derive(Debug, Serialize)]
 pub struct ErrorBody {

@@ -6,7 +6,7 @@
 //! - POST|GET /api/v1/user/signup (= POST /register), POST /api/v1/user/login
 //! - POST /api/v1/chat/createChat, GET /api/v1/chat/getChat
 //! - POST (join) | PUT (leave) | GET /api/v1/chat/ChatQuery/{roomName} and
-//!   /{College}/{Branch}
+//!   /{College}/{Branch} (GET takes a history cursor: `?after=&before=&limit=`)
 //! - POST /api/v1/chat/connectChat/{roomName} and /{College}/{Branch}
 //!
 //! Realtime (credentials: `?token=`, Bearer, or the `UserChatToken` or

@@ -14,7 +14,7 @@ use sea_orm::{
 
 use crate::core::bus::{Audience, ConnId, EventKind, MessageOut};
 use crate::core::conversations::membership;
-use crate::core::messages::{self as msgs, Delivery, NewMessage};
+use crate::core::messages::{self as msgs, Cursor, Delivery, NewMessage};
 use crate::core::model::{ConvRef, Kind};
 use crate::core::{Core, Error, Result};
 
@@ -244,11 +244,49 @@ pub async fn delete(
     Ok(())
 }
 
-/// The room's latest messages (at most the history page), oldest first.
-pub async fn history(core: &Core, room: &conversations::Model) -> Result<Vec<MessageOut>> {
-    let mut page = msgs::history(core, room, None, core.limits.history_page).await?;
+/// A page of the room's messages within `cursor` (the newest when it has no
+/// bound), oldest first.
+pub async fn history(
+    core: &Core,
+    room: &conversations::Model,
+    cursor: Cursor,
+    limit: u64,
+) -> Result<Vec<MessageOut>> {
+    let mut page = msgs::history(core, room, cursor, limit).await?;
     page.reverse();
     Ok(page)
+}
+
+/// The message of the room a client names by its `MessageId` (what testcore
+/// shows): the newest one with that client id, deleted or not, else the one of
+/// that numeric id that has no client id. `bound` (after, before) names the
+/// cursor in the refusal of anything else.
+pub async fn message_by_ref(
+    core: &Core,
+    room: &conversations::Model,
+    shown: &str,
+    bound: &str,
+) -> Result<i64> {
+    let by_ref = messages::Entity::find()
+        .filter(messages::Column::ConversationId.eq(room.id))
+        .filter(messages::Column::ClientRef.eq(shown))
+        .order_by_desc(messages::Column::Seq)
+        .one(&core.db)
+        .await?;
+    let found = match (by_ref, shown.parse::<i64>()) {
+        (Some(m), _) => Some(m),
+        (None, Ok(id)) => {
+            messages::Entity::find_by_id(id)
+                .filter(messages::Column::ConversationId.eq(room.id))
+                .filter(messages::Column::ClientRef.is_null())
+                .one(&core.db)
+                .await?
+        }
+        (None, Err(_)) => None,
+    };
+    found
+        .map(|m| m.id)
+        .ok_or_else(|| Error::invalid(format!("{bound} is not a message of this conversation")))
 }
 
 /// The client id and author of a message (for rendering a deletion).

@@ -17,7 +17,7 @@ use crate::core::conversations::membership;
 use crate::core::model::{ConvRef, Kind};
 
 use crate::core::identity::organizations::{self as orgs, Member};
-use crate::core::messages::{self as msgs, Delivery, NewMessage};
+use crate::core::messages::{self as msgs, Cursor, Delivery, NewMessage};
 use crate::core::{Core, Error, Result};
 
 /// Creates a room in the actor's organization with the actor as its admin; the
@@ -254,6 +254,20 @@ pub async fn send(
     } else {
         msgs::send(core, &actor.user, msg, &kinds, Delivery::Room, origin).await
     }
+}
+
+/// A page of a room of the actor's organization within `cursor`, newest first
+/// (the rule of [`msgs::history`]); a room of another organization is
+/// `NotFound`.
+pub async fn history(
+    core: &Core,
+    actor: &Member,
+    room_id: i64,
+    cursor: Cursor,
+    limit: u64,
+) -> Result<Vec<MessageOut>> {
+    let conv = find(core, actor, room_id).await?;
+    msgs::history(core, &conv, cursor, limit).await
 }
 
 /// A live (not deleted) message in a room of the actor's organization, with its

@@ -17,7 +17,7 @@ use sea_orm::{
 
 use crate::core::bus::{ConnId, MessageOut};
 use crate::core::conversations::membership;
-use crate::core::messages::{self as msgs, Delivery, NewMessage};
+use crate::core::messages::{self as msgs, Cursor, Delivery, NewMessage};
 use crate::core::model::ConvRef;
 use crate::core::model::Kind;
 use crate::core::{Core, Error, Result};
@@ -267,13 +267,15 @@ pub async fn send(
     msgs::send(core, sender, msg, &[Kind::Room], Delivery::Room, origin).await
 }
 
-/// The newest `limit` messages of a room, oldest first.
-pub async fn recent(
+/// A page of a room's messages within `cursor` (the newest `limit` when it has
+/// no bound), oldest first.
+pub async fn history(
     core: &Core,
     room: &conversations::Model,
+    cursor: Cursor,
     limit: u64,
 ) -> Result<Vec<MessageOut>> {
-    let mut page = msgs::history(core, room, None, limit).await?;
+    let mut page = msgs::history(core, room, cursor, limit).await?;
     page.reverse();
     Ok(page)
 }

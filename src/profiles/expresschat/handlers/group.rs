@@ -7,7 +7,10 @@ use std::collections::BTreeMap;
 
 use super::{Caller, open_chat, partner, read_status};
 use crate::core::{Result, conversations::groups, identity::accounts, model::Kind};
-use crate::profiles::{expresschat::wire::*, kit};
+use crate::profiles::{
+    expresschat::wire::*,
+    kit::{self, PageAsk},
+};
 
 pub async fn create_group_chat(c: &Caller<'_>, p: CreateGroup) -> Result<()> {
     let participants = p
@@ -29,9 +32,10 @@ pub async fn create_group_chat(c: &Caller<'_>, p: CreateGroup) -> Result<()> {
     Ok(())
 }
 
-/// The group with its newest page of messages, newest first.
-pub async fn fetch_group_chat(c: &Caller<'_>, p: GroupRef) -> Result<()> {
-    let chat = open_chat(c, p.group_id, Kind::Group).await?;
+/// The group with a page of its messages (the newest without `After` /
+/// `Before`), newest first.
+pub async fn fetch_group_chat(c: &Caller<'_>, p: GroupRef, page: PageAsk) -> Result<()> {
+    let chat = open_chat(c, p.group_id, Kind::Group, &page).await?;
     let participants: BTreeMap<String, String> = chat
         .members
         .iter()

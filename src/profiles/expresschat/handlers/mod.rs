@@ -19,9 +19,10 @@ use crate::core::{
     bus::{ConnId, MessageOut},
     conversations,
     identity::accounts,
-    messages as core_messages,
+    messages::{self as core_messages, Cursor},
     model::Kind,
 };
+use crate::profiles::kit::PageAsk;
 use crate::transport::socketio::emit;
 
 /// Who sent an event, and where to answer it.
@@ -70,22 +71,33 @@ fn read_status(members: &[conversations::Member], sender: i64, seq: i64) -> Read
         .collect()
 }
 
-/// A chat the caller is a member of, with its members and newest history page:
-/// what both `fetch-personal-chat` and `fetch-group-chat` answer from.
+/// A chat the caller is a member of, with its members and the history page it
+/// asked for (the newest without one): what both `fetch-personal-chat` and
+/// `fetch-group-chat` answer from.
 struct OpenChat {
     conv: entity::conversations::Model,
     members: Vec<conversations::Member>,
     history: Vec<MessageOut>,
 }
 
-async fn open_chat(c: &Caller<'_>, id: ChatKey, kind: Kind) -> Result<OpenChat> {
+async fn open_chat(c: &Caller<'_>, id: ChatKey, kind: Kind, page: &PageAsk) -> Result<OpenChat> {
     let core = &c.ctx.core;
+    let (cursor, limit) = history_page(c, page)?;
     let (conv, _) = conversations::require_member(core, id.get()?, c.me(), &[kind]).await?;
     let members = conversations::members(core, conv.id).await?;
-    let history = core_messages::history(core, &conv, None, core.limits.history_page).await?;
+    let history = core_messages::history(core, &conv, cursor, limit).await?;
     Ok(OpenChat {
         conv,
         members,
         history,
     })
+}
+
+/// The page a fetch asks for: messages named `m40` as this profile shows them,
+/// and at most `HISTORY_PAGE` of them, which is also the original's answer.
+fn history_page(c: &Caller<'_>, page: &PageAsk) -> Result<(Cursor, u64)> {
+    let cursor = page.cursor(parse_message)?;
+    let core = &c.ctx.core;
+    let limit = core_messages::page_limit(core, page.limit()?, core.limits.history_page)?;
+    Ok((cursor, limit))
 }

@@ -1,9 +1,12 @@
 //! Personal chats and the self chat: `check-chat`, `create-personal-chat`,
 //! `fetch-personal-chat`, `fetch-self-chat`.
 
-use super::{Caller, open_chat, partner, read_status};
+use super::{Caller, history_page, open_chat, partner, read_status};
 use crate::core::{Result, conversations, identity::accounts, messages, model::Kind};
-use crate::profiles::{expresschat::wire::*, kit};
+use crate::profiles::{
+    expresschat::wire::*,
+    kit::{self, PageAsk},
+};
 
 pub async fn check_chat(c: &Caller<'_>, p: Receiver) -> Result<()> {
     let other = partner(c, p.receiver).await?;
@@ -34,10 +37,11 @@ pub async fn create_personal_chat(c: &Caller<'_>, p: Receiver) -> Result<()> {
     Ok(())
 }
 
-/// The newest page of the chat, newest first (the client's `Partner` is a name
-/// it knows already; the answer carries the server's).
-pub async fn fetch_personal_chat(c: &Caller<'_>, p: ChatRef) -> Result<()> {
-    let chat = open_chat(c, p.chat_id, Kind::Direct).await?;
+/// A page of the chat (the newest without `After` / `Before`), newest first (the
+/// client's `Partner` is a name it knows already; the answer carries the
+/// server's).
+pub async fn fetch_personal_chat(c: &Caller<'_>, p: ChatRef, page: PageAsk) -> Result<()> {
+    let chat = open_chat(c, p.chat_id, Kind::Direct, &page).await?;
     let name_of = |mine: bool| {
         chat.members
             .iter()
@@ -67,11 +71,12 @@ pub async fn fetch_personal_chat(c: &Caller<'_>, p: ChatRef) -> Result<()> {
     Ok(())
 }
 
-pub async fn fetch_self_chat(c: &Caller<'_>) -> Result<()> {
+pub async fn fetch_self_chat(c: &Caller<'_>, page: PageAsk) -> Result<()> {
     let core = &c.ctx.core;
+    let (cursor, limit) = history_page(c, &page)?;
     let conv = conversations::self_chat(core, c.me()).await?;
     let user = accounts::get(core, c.me()).await?;
-    let messages = messages::history(core, &conv, None, core.limits.history_page)
+    let messages = messages::history(core, &conv, cursor, limit)
         .await?
         .into_iter()
         .map(|m| SelfMessage {

@@ -45,6 +45,14 @@ pub fn parse_chat(s: &str) -> Option<i64> {
     parse('c', s)
 }
 
+pub fn parse_message(s: &str) -> Option<i64> {
+    parse('m', s)
+}
+
+/// The fields of a history page in a fetch's payload (issue 14: an extension;
+/// a fetch without them gets the original answer).
+pub const PAGE_FIELDS: [&str; 3] = ["After", "Before", "Limit"];
+
 /// A user id as the client sends it (`"u7"`). Anything but a string is malformed;
 /// a string that names no user reads as `None`, answered as "not found" like an
 /// id of a user that does not exist (so ids cannot be probed).
@@ -92,6 +100,8 @@ mod tests {
         assert_eq!(parse_chat("c-1"), None);
         assert_eq!(parse_chat("c0"), None);
         assert_eq!(parse_chat("12"), None);
+        assert_eq!(parse_message(&message_id(40)), Some(40));
+        assert_eq!(parse_message("c40"), None);
     }
 
     #[test]

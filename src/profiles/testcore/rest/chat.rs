@@ -5,11 +5,12 @@
 use std::sync::Arc;
 
 use axum::{
-    extract::State,
+    extract::{RawQuery, State},
     http::StatusCode,
     response::{IntoResponse, Response},
 };
 use axum_extra::extract::cookie::CookieJar;
+use entity::conversations;
 
 use super::super::{
     Ctx,
@@ -20,8 +21,13 @@ use super::super::{
     },
 };
 use super::extract::{Body, Caller, RoomName};
-use crate::core::{Error, conversations::rooms::named as rooms, identity::auth};
-use crate::profiles::kit::auth_cookie;
+use crate::core::{
+    Error,
+    conversations::rooms::named as rooms,
+    identity::auth,
+    messages::{Cursor, page_limit},
+};
+use crate::profiles::kit::{PageAsk, auth_cookie};
 
 /// POST `createChat {roomName}`: creates the room, or joins the caller to the
 /// room of that name (the document's "if the room exists, updates it").
@@ -84,16 +90,30 @@ pub async fn leave(
 }
 
 /// GET `ChatQuery/{room}`: the room with its users; members also get its latest
-/// messages (`messages`, oldest first): the room's history.
+/// messages (`messages`, oldest first): the room's history. `?after=` /
+/// `?before=` (a `MessageId` as the history shows it) and `?limit=` ask for
+/// another page of it (an extension, issue 14); a non-member who asks for one is
+/// refused (409) rather than answered without `messages`.
 pub async fn users(
     State(ctx): State<Arc<Ctx>>,
     Caller(user): Caller,
     RoomName(name): RoomName,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
+    let page = PageAsk::from_query(query.as_deref());
+    let limit = page_limit(&ctx.core, page.limit()?, ctx.core.limits.history_page)?;
     let room = rooms::find(&ctx.core, &name).await?;
     let members = rooms::members(&ctx.core, room.id).await?;
-    let messages = if members.iter().any(|m| m.id == user.id) {
-        let history = rooms::history(&ctx.core, &room).await?;
+    let member = members.iter().any(|m| m.id == user.id);
+    if !member && !page.is_empty() {
+        return Err(Error::Conflict("user don't have access to chat").into());
+    }
+    let messages = if member {
+        let cursor = Cursor {
+            after: bound(&ctx, &room, page.after.as_deref(), "after").await?,
+            before: bound(&ctx, &room, page.before.as_deref(), "before").await?,
+        };
+        let history = rooms::history(&ctx.core, &room, cursor, limit).await?;
         Some(history.iter().map(HistoryEntry::of).collect())
     } else {
         None
@@ -107,6 +127,21 @@ pub async fn users(
         messages,
     };
     Ok(ok([entry], "Total user"))
+}
+
+/// A bound of a history page: the message the client names by its `MessageId`.
+async fn bound(
+    ctx: &Ctx,
+    room: &conversations::Model,
+    shown: Option<&str>,
+    name: &str,
+) -> Result<Option<i64>, ApiError> {
+    match shown {
+        None => Ok(None),
+        Some(id) => Ok(Some(
+            rooms::message_by_ref(&ctx.core, room, id, name).await?,
+        )),
+    }
 }
 
 /// POST `connectChat/{room}`: checks membership (409 otherwise) and sets the
