@@ -10,6 +10,7 @@ mod core_data;
 mod expresschat_rest;
 mod helpers;
 mod message_batches;
+mod message_budgets;
 mod ops;
 mod orgchat_core;
 mod orgchat_rest;
