@@ -11,7 +11,7 @@ use axum::{
 use serde_json::json;
 use socketioxide::extract::SocketRef;
 
-use super::wire::{Failure, Note, Outcome};
+use super::wire::{Failure, Note, Outcome, Throttled};
 use crate::core::Error;
 use crate::profiles::kit;
 use crate::transport::socketio::emit;
@@ -127,8 +127,30 @@ impl IntoResponse for RestError {
 /// Answers a refused event (bad payload or a core refusal) where the original
 /// client listens for it, then counts and logs it. Events without a `*-fail`
 /// event of their own get no answer: the original client has nowhere to show
-/// one.
+/// one. A send over the message budget is the exception: it is answered on
+/// `<event>-fail {Message, RetryAfter}` (a channel of chatwire's, in the
+/// original's pattern), so a client can tell its message was not sent.
 pub fn refuse(socket: &SocketRef, event: &str, user: i64, e: &Error) {
+    if let Error::RateLimited { retry_after_secs } = e {
+        let channel = match event {
+            "send-personal-message" => Some("send-personal-message-fail"),
+            "send-group-message" => Some("send-group-message-fail"),
+            "send-self-message" => Some("send-self-message-fail"),
+            _ => None,
+        };
+        if let Some(channel) = channel {
+            let message = format!("Too many messages, retry in {retry_after_secs} s");
+            let retry_after = *retry_after_secs;
+            emit(
+                socket,
+                channel,
+                &Throttled {
+                    message,
+                    retry_after,
+                },
+            );
+        }
+    }
     match event {
         "add-member" => fail(socket, "add-member-fail", event, e),
         "kickout" => fail(socket, "kickout-fail", event, e),
