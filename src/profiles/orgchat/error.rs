@@ -101,8 +101,9 @@ pub fn message(e: &Error) -> String {
 /// Tells `link` (and only it) that a frame or event of `user` was refused:
 /// raw `{type:"error", message, event?, retryAfter?}`, Socket.IO `error
 /// {message, event, retryAfter?}`; `event` is absent when the frame named none,
-/// `retryAfter` unless the refusal is a spent budget. The connection stays open. Counts the refusal and answers
-/// the text, for a Socket.IO acknowledgement.
+/// `retryAfter` unless the refusal is a spent budget. The connection stays
+/// open. Counts the refusal and answers the text, for a Socket.IO
+/// acknowledgement.
 pub fn refuse(link: &Link, event: Option<&str>, user: i64, e: &Error) -> String {
     kit::count_refusal("orgchat", e.code(), event.unwrap_or(""), Some(user), e);
     let text = message(e);
