@@ -96,6 +96,7 @@ pub async fn build_core_with(cfg: &Config, mailer: Option<Mailer>) -> anyhow::Re
         history_page: cfg.history_page,
         login_per_account_per_minute: cfg.login_per_account_per_minute,
         login_per_ip_per_minute: cfg.login_per_ip_per_minute,
+        messages_per_minute: cfg.messages_per_minute,
     };
     // The message writer keeps a connection of its own: on SQLite its page cache
     // stays warm and its statements stay on one worker thread.
@@ -237,7 +238,10 @@ pub async fn start_with(
         let mut every = tokio::time::interval(Duration::from_secs(60));
         loop {
             tokio::select! {
-                _ = every.tick() => tidy_core.logins.forget_idle(),
+                _ = every.tick() => {
+                    tidy_core.logins.forget_idle();
+                    tidy_core.message_budget.forget_idle();
+                }
                 _ = tidy_stop.cancelled() => break,
             }
         }

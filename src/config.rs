@@ -203,8 +203,23 @@ pub struct Config {
     #[arg(long, env = "SOCKET_BUFFER", default_value_t = 1024)]
     pub socket_buffer: usize,
     /// Events a connection may have queued for processing before it is dropped as abusive.
+    /// On raw WebSockets also the burst of frames a connection may send at once
+    /// before `WS_FRAMES_PER_SECOND` applies.
     #[arg(long, env = "INBOX_CAPACITY", default_value_t = 1024)]
     pub inbox_capacity: usize,
+    /// Frames per second a raw WebSocket connection may keep sending once its
+    /// burst (`INBOX_CAPACITY` frames) is spent; faster for longer, it is closed as
+    /// a flooder (1008; testcore 4000). The default matches the message budget's
+    /// pace (30,000 a minute).
+    #[arg(long, env = "WS_FRAMES_PER_SECOND", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
+    pub ws_frames_per_second: u32,
+    /// Messages one user may send per minute, on every profile together (socket,
+    /// WebSocket and REST); past it a send is refused on the profile's channel with
+    /// a retry time, and the connection stays open. All of it may be spent at once;
+    /// it refills evenly over the minute. Generous by default (benchmarks send
+    /// 1,000+ a second from one user): lower it for people-only traffic.
+    #[arg(long, env = "MESSAGES_PER_MINUTE", default_value_t = 30_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub messages_per_minute: u32,
     /// Most messages one history request returns: the original answers' page,
     /// and the largest `limit` a client may ask for (larger ones are clamped).
     #[arg(long, env = "HISTORY_PAGE", default_value_t = 500)]
@@ -252,7 +267,8 @@ pub struct Config {
     /// calls: the Jitsi Meet server sent with every call offer (`domain`).
     #[arg(long, env = "JITSI_DOMAIN", default_value = "meet.jit.si")]
     pub jitsi_domain: String,
-    /// calls: messages one user may send per minute (socket and REST together).
+    /// calls: messages one user may send per minute (socket and REST together), on
+    /// top of `MESSAGES_PER_MINUTE` (a calls message counts against both).
     #[arg(long, env = "CALLS_MESSAGES_PER_MINUTE", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
     pub calls_messages_per_minute: u32,
     /// calls: calls one user may start per minute.

@@ -46,6 +46,8 @@ pub struct Limits {
     /// Login attempts per minute per account and per client address.
     pub login_per_account_per_minute: u32,
     pub login_per_ip_per_minute: u32,
+    /// Messages per minute per user, every profile together.
+    pub messages_per_minute: u32,
 }
 
 /// Everything [`Core::new`] needs: built from config at start (see `app.rs`).
@@ -78,6 +80,9 @@ pub struct Core {
     pub presence: presence::Presence,
     /// Login throttling (per account, per address).
     pub logins: ratelimit::LoginGuard,
+    /// Each user's message budget, spent by every send on every profile
+    /// (`messages::send`).
+    pub message_budget: ratelimit::Limiter<i64>,
     /// Live call state (who is in a call, ring timers).
     pub calls: calls::Calls,
     /// Who is in each conversation (the message hot path's membership check and
@@ -113,6 +118,7 @@ impl Core {
             limits.login_per_account_per_minute,
             limits.login_per_ip_per_minute,
         );
+        let message_budget = ratelimit::Limiter::per_minute(limits.messages_per_minute);
         let writer = messages::writer::Writer::spawn(writer_db.unwrap_or(db.clone()), bus.clone());
         Core {
             db,
@@ -124,6 +130,7 @@ impl Core {
             limits,
             presence: presence::Presence::default(),
             logins,
+            message_budget,
             calls: calls::Calls::default(),
             members: conversations::member_cache::MemberCache::default(),
             writer,

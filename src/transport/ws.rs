@@ -10,7 +10,9 @@
 //!   bounded queue, so deliveries never wait on a slow client.
 //! - Limits: frames and messages above the configured size are refused by the
 //!   protocol layer and the connection is closed with 1009; a client that lets its
-//!   queue fill up is closed with 1008; a silent one is closed after [`IDLE`].
+//!   queue fill up is closed with 1008; a silent one is closed after [`IDLE`]; one
+//!   that sends frames faster than its [`FloodLimit`] is closed with 1008 (the
+//!   raw-WebSocket side of Socket.IO's full-inbox cut-off).
 
 use std::{
     collections::HashSet,
@@ -36,6 +38,59 @@ use crate::core::bus::ConnId;
 pub const PING_EVERY: Duration = Duration::from_secs(25);
 /// A connection from which nothing (not even a pong) arrived for this long is closed.
 pub const IDLE: Duration = Duration::from_secs(60);
+
+/// How fast a connection may send frames: `burst` at once, then `per_second`
+/// (a token bucket). Frames are handled one at a time, so a flooder is slowed by
+/// its own backlog but never stopped by it; past this bound it is closed.
+#[derive(Clone, Copy, Debug)]
+pub struct FloodLimit {
+    pub burst: u32,
+    pub per_second: u32,
+}
+
+impl FloodLimit {
+    /// `INBOX_CAPACITY` frames at once (as many events as a Socket.IO connection
+    /// may have waiting), then `WS_FRAMES_PER_SECOND`.
+    pub fn from_config(cfg: &crate::config::Config) -> FloodLimit {
+        FloodLimit {
+            burst: u32::try_from(cfg.inbox_capacity).unwrap_or(u32::MAX),
+            per_second: cfg.ws_frames_per_second,
+        }
+    }
+}
+
+/// One connection's allowance against its [`FloodLimit`]: a few words on the
+/// reading task's stack, no lock.
+struct FloodMeter {
+    limit: FloodLimit,
+    tokens: f64,
+    last: Instant,
+}
+
+impl FloodMeter {
+    fn new(limit: FloodLimit, now: Instant) -> FloodMeter {
+        FloodMeter {
+            limit,
+            tokens: f64::from(limit.burst.max(1)),
+            last: now,
+        }
+    }
+
+    /// Spends one frame's allowance at `now`; false when there is none left
+    /// (the connection sent more than `burst` frames beyond `per_second`).
+    fn admit(&mut self, now: Instant) -> bool {
+        let refill = now.saturating_duration_since(self.last).as_secs_f64()
+            * f64::from(self.limit.per_second);
+        self.tokens = (self.tokens + refill).min(f64::from(self.limit.burst.max(1)));
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
 
 /// A frame a client sent, for the profile to parse.
 pub enum Frame {
@@ -118,10 +173,11 @@ impl Conn {
 pub struct Hub {
     profile: &'static str,
     queue: usize,
-    /// The close code for a frame above the size limit (1009) or a text frame
-    /// that is not UTF-8 (1007), unless the profile wants its own for every
-    /// malformed frame (see [`Hub::with_oversize_code`]).
+    /// The close code for a frame above the size limit (1009), a text frame
+    /// that is not UTF-8 (1007) or a flood (1008), unless the profile wants its
+    /// own for every refusal (see [`Hub::with_oversize_code`]).
     refusal_code: Option<u16>,
+    flood: FloodLimit,
     next: AtomicU64,
     conns: DashMap<u64, Arc<Conn>>,
     by_user: DashMap<i64, HashSet<u64>>,
@@ -130,23 +186,35 @@ pub struct Hub {
 }
 
 impl Hub {
-    /// `queue` is how many frames a connection may have waiting to be written.
-    pub fn new(profile: &'static str, queue: usize) -> Arc<Hub> {
-        Self::build(profile, queue, None)
+    /// `queue` is how many frames a connection may have waiting to be written;
+    /// `flood` how fast it may send.
+    pub fn new(profile: &'static str, queue: usize, flood: FloodLimit) -> Arc<Hub> {
+        Self::build(profile, queue, flood, None)
     }
 
-    /// As [`Hub::new`], closing a connection that sends an oversized frame or a
-    /// text frame that is not UTF-8 with `code` instead of 1009 / 1007 (testcore
-    /// closes every malformed frame with 4000 and a reason).
-    pub fn with_oversize_code(profile: &'static str, queue: usize, code: u16) -> Arc<Hub> {
-        Self::build(profile, queue, Some(code))
+    /// As [`Hub::new`], closing a connection that sends an oversized frame, a
+    /// text frame that is not UTF-8 or a flood with `code` instead of 1009 / 1007
+    /// / 1008 (testcore closes every refused frame with 4000 and a reason).
+    pub fn with_oversize_code(
+        profile: &'static str,
+        queue: usize,
+        flood: FloodLimit,
+        code: u16,
+    ) -> Arc<Hub> {
+        Self::build(profile, queue, flood, Some(code))
     }
 
-    fn build(profile: &'static str, queue: usize, refusal_code: Option<u16>) -> Arc<Hub> {
+    fn build(
+        profile: &'static str,
+        queue: usize,
+        flood: FloodLimit,
+        refusal_code: Option<u16>,
+    ) -> Arc<Hub> {
         Arc::new(Hub {
             profile,
             queue: queue.max(1),
             refusal_code,
+            flood,
             next: AtomicU64::new(1),
             conns: DashMap::new(),
             by_user: DashMap::new(),
@@ -300,6 +368,7 @@ pub async fn run<H, Fut>(
     let writer = tokio::spawn(write_loop(sink, rx, conn.clone()));
     opened.await;
     let mut last_seen = Instant::now();
+    let mut meter = FloodMeter::new(hub.flood, last_seen);
     // Whether the server closes (shutdown, limits) rather than the client.
     let mut server_closes = true;
     loop {
@@ -312,6 +381,22 @@ pub async fn run<H, Fut>(
             }
         };
         last_seen = Instant::now();
+        let counted = matches!(&next, Some(Ok(m)) if !matches!(m, Message::Close(_)));
+        if counted && !meter.admit(last_seen) {
+            // Closed at once, so said once per connection.
+            metrics::counter!("chatwire_flooders_closed_total", "profile" => profile).increment(1);
+            tracing::warn!(
+                profile,
+                conn = conn.id,
+                user = user_id,
+                "frames faster than the flood limit; closing"
+            );
+            conn.close(
+                hub.refusal_code.unwrap_or(close_code::POLICY),
+                "too many frames",
+            );
+            break;
+        }
         let frame = match next {
             Some(Ok(Message::Text(t))) => Frame::Text(t.as_str().to_owned()),
             Some(Ok(Message::Binary(b))) => Frame::Binary(b),
@@ -410,4 +495,32 @@ async fn write_loop(
             .await;
     }
     let _ = sink.close().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flood_is_a_burst_beyond_the_steady_pace() {
+        let limit = FloodLimit {
+            burst: 3,
+            per_second: 10,
+        };
+        let t0 = Instant::now();
+        let mut m = FloodMeter::new(limit, t0);
+        assert!((0..3).all(|_| m.admit(t0)), "the burst passes at once");
+        assert!(!m.admit(t0), "one more at the same moment is a flood");
+        // 100 ms later one frame's allowance is back, and only one.
+        let t1 = t0 + Duration::from_millis(100);
+        assert!(m.admit(t1));
+        assert!(!m.admit(t1));
+        // A steady 10 frames a second goes on for ever.
+        let mut m = FloodMeter::new(limit, t0);
+        assert!((1..=1000).all(|i| m.admit(t0 + Duration::from_millis(100 * i))));
+        // Resting refills the burst, never more.
+        let later = t0 + Duration::from_secs(3600);
+        let mut m = FloodMeter::new(limit, t0);
+        assert_eq!((0..10).filter(|_| m.admit(later)).count(), 3);
+    }
 }

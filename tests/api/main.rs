@@ -12,6 +12,7 @@ mod expresschat_rest;
 mod helpers;
 mod history_cursor;
 mod message_batches;
+mod message_budgets;
 mod ops;
 mod orgchat_core;
 mod orgchat_rest;

@@ -14,13 +14,17 @@ export { rand };
 /** Starts chatwire (chatsphere listener, `env` overrides) and mints the first client token. */
 export async function startSphere(env = {}) {
   const server = await startServer(env, { waitFor: ["chatsphere"] });
+  return { server, base: server.urls.chatsphere, clientToken: mintClientToken(server) };
+}
+
+/** A client token for `server`'s chatsphere, minted by the CLI on its database. */
+export function mintClientToken(server) {
   const out = execFileSync(BIN, ["token", "create", "--client", "--username", `admin-${rand(5)}`], {
     env: { ...process.env, DATABASE_URL: server.databaseUrl, CHATWIRE_LOG: "error" },
     cwd: server.dir,
     stdio: ["ignore", "pipe", "pipe"],
   });
-  const clientToken = out.toString().trim().split("\n").pop();
-  return { server, base: server.urls.chatsphere, clientToken };
+  return out.toString().trim().split("\n").pop();
 }
 
 export const bearer = (token) => (token ? { headers: { authorization: `Bearer ${token}` } } : {});

@@ -41,7 +41,8 @@ pub struct NewMessage<'a> {
 }
 
 /// Persists a message from `sender` and publishes it. The sender must be a member
-/// of a conversation of one of `kinds`.
+/// of a conversation of one of `kinds`, and have budget left
+/// (`MESSAGES_PER_MINUTE`; else `RateLimited` with the seconds to wait).
 pub async fn send(
     core: &Core,
     sender: &users::Model,
@@ -86,6 +87,10 @@ async fn persist(
     if !kinds.contains(&members.kind) || !members.contains(sender.id) {
         return Err(Error::NotFound("conversation"));
     }
+    // The sender's budget, across profiles: checked here, the one path every new
+    // message takes, so no profile can forget it. Only a message that would be
+    // stored spends it.
+    core.message_budget.check(&sender.id)?;
     let audience = match delivery {
         Delivery::Members => Audience::Users(members.ids.clone()),
         Delivery::Room => Audience::Room(msg.conversation_id),

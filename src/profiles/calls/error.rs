@@ -6,7 +6,7 @@
 use axum::{
     Json,
     extract::rejection::JsonRejection,
-    http::StatusCode,
+    http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use serde::Serialize;
@@ -113,13 +113,23 @@ impl From<JsonRejection> for ApiError {
 }
 
 impl IntoResponse for ApiError {
+    /// The envelope; a 429 also says when to retry (`Retry-After`, seconds).
     fn into_response(self) -> Response {
         let (status, code, message) = self.parts();
         let body = RestError {
             success: false,
             error: SocketError { code, message },
         };
-        (status, Json(body)).into_response()
+        let mut r = (status, Json(body)).into_response();
+        if let ApiError::Core {
+            error: Error::RateLimited { retry_after_secs },
+            ..
+        } = self
+        {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
+        r
     }
 }
 

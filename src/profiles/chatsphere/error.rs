@@ -6,7 +6,7 @@
 
 use axum::{
     Json,
-    http::StatusCode,
+    http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 
@@ -25,7 +25,8 @@ pub const NO_ACCESS: &str = "You don't have access to this room";
 pub enum ApiError {
     /// A core refusal, by kind: `AuthRequired` 401 "Unauthorized: Invalid
     /// token", `InvalidData` 400, `NotFound` 404 "Room not found",
-    /// `PermissionDenied` 403, `Conflict` 409, anything else 500 with no detail.
+    /// `PermissionDenied` 403, `Conflict` 409, `RateLimited` 429 with
+    /// `Retry-After`, anything else 500 with no detail.
     Core(Error),
     /// 401 "Unauthorized: No token provided": no credential anywhere.
     NoToken,
@@ -50,6 +51,7 @@ impl ApiError {
                 Error::NotFound(_) => StatusCode::NOT_FOUND,
                 Error::PermissionDenied(_) => StatusCode::FORBIDDEN,
                 Error::Conflict(_) => StatusCode::CONFLICT,
+                Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
                 _ => StatusCode::INTERNAL_SERVER_ERROR,
             },
         }
@@ -63,7 +65,12 @@ impl IntoResponse for ApiError {
             ApiError::TooLarge => "Request body too large".to_owned(),
             ApiError::Core(e) => message(e),
         };
-        (self.status(), Json(ErrorBody { error })).into_response()
+        let mut r = (self.status(), Json(ErrorBody { error })).into_response();
+        if let ApiError::Core(Error::RateLimited { retry_after_secs }) = self {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
+        r
     }
 }
 
@@ -74,6 +81,9 @@ pub fn message(e: &Error) -> String {
         Error::InvalidData(m) => m.clone(),
         Error::NotFound(what) => not_found(what),
         Error::PermissionDenied(m) | Error::Conflict(m) => (*m).into(),
+        Error::RateLimited { retry_after_secs } => {
+            format!("Too many messages, retry in {retry_after_secs} s")
+        }
         _ => "Internal server error".into(),
     }
 }
@@ -87,11 +97,16 @@ pub fn not_found(what: &str) -> String {
     }
 }
 
-/// Answers a refused frame (`what` is its type, for the log) on its connection.
+/// Answers a refused frame (`what` is its type, for the log) on its connection,
+/// which stays open.
 pub fn refuse(conn: &Conn, what: &str, e: &Error) {
     count_refusal("chatsphere", e.code(), what, Some(conn.user_id), e);
     conn.send_json(&OutFrame::Error {
         message: message(e),
+        retry_after: match e {
+            Error::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        },
     });
 }
 
@@ -119,5 +134,15 @@ mod tests {
             status(Error::Internal.into()),
             StatusCode::INTERNAL_SERVER_ERROR
         );
+    }
+
+    #[test]
+    fn a_spent_budget_is_a_429_that_says_when_to_retry() {
+        let r = ApiError::from(Error::RateLimited {
+            retry_after_secs: 4,
+        })
+        .into_response();
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(r.headers()[header::RETRY_AFTER], "4");
     }
 }

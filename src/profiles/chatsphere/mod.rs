@@ -65,7 +65,11 @@ pub struct Ctx {
 pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super::Built {
     let ctx = Arc::new(Ctx {
         core: core.clone(),
-        hub: ws::Hub::new("chatsphere", cfg.socket_buffer),
+        hub: ws::Hub::new(
+            "chatsphere",
+            cfg.socket_buffer,
+            ws::FloodLimit::from_config(cfg),
+        ),
         conns: DashMap::new(),
         max_frame_bytes: cfg.max_frame_bytes,
         history_page: cfg.history_page,

@@ -251,8 +251,14 @@ pub enum OutFrame {
     /// UI dialect: a message delivered to the room, flat.
     #[serde(rename = "new_message")]
     FlatNewMessage(FlatMessage),
-    /// A refused frame; the connection stays open.
-    Error { message: String },
+    /// A refused frame; the connection stays open. `retryAfter` (seconds) comes
+    /// with a refusal of the sender's message budget, as `Retry-After` with a
+    /// REST 429.
+    Error {
+        message: String,
+        #[serde(rename = "retryAfter", skip_serializing_if = "Option::is_none")]
+        retry_after: Option<u64>,
+    },
 }
 
 // ---- REST bodies. Every field optional, so a missing one gets the original's
@@ -350,8 +356,18 @@ mod tests {
         );
         let v = serde_json::to_value(OutFrame::Error {
             message: "no".into(),
+            retry_after: None,
         })
         .unwrap();
         assert_eq!(v, serde_json::json!({"type": "error", "message": "no"}));
+        let v = serde_json::to_value(OutFrame::Error {
+            message: "slow down".into(),
+            retry_after: Some(3),
+        })
+        .unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"type": "error", "message": "slow down", "retryAfter": 3})
+        );
     }
 }

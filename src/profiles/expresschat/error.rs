@@ -11,7 +11,7 @@ use axum::{
 use serde_json::json;
 use socketioxide::extract::SocketRef;
 
-use super::wire::{Failure, Note, Outcome};
+use super::wire::{Failure, Note, Outcome, Throttled};
 use crate::core::Error;
 use crate::profiles::kit;
 use crate::transport::socketio::emit;
@@ -130,7 +130,30 @@ impl IntoResponse for RestError {
 /// one. A fetch that asked for a history page (`paged`: the extension of issue
 /// 14) is answered on `fetch-*-fail {Message}`; the original's fetches, which
 /// name no page, still get nothing.
+/// A send over the message budget is the exception: it is answered on
+/// `<event>-fail {Message, RetryAfter}` (a channel of chatwire's, in the
+/// original's pattern), so a client can tell its message was not sent.
 pub fn refuse(socket: &SocketRef, event: &str, user: i64, e: &Error, paged: bool) {
+    if let Error::RateLimited { retry_after_secs } = e {
+        let channel = match event {
+            "send-personal-message" => Some("send-personal-message-fail"),
+            "send-group-message" => Some("send-group-message-fail"),
+            "send-self-message" => Some("send-self-message-fail"),
+            _ => None,
+        };
+        if let Some(channel) = channel {
+            let message = format!("Too many messages, retry in {retry_after_secs} s");
+            let retry_after = *retry_after_secs;
+            emit(
+                socket,
+                channel,
+                &Throttled {
+                    message,
+                    retry_after,
+                },
+            );
+        }
+    }
     match event {
         "add-member" => fail(socket, "add-member-fail", event, e),
         "kickout" => fail(socket, "kickout-fail", event, e),

@@ -99,9 +99,11 @@ pub fn message(e: &Error) -> String {
 }
 
 /// Tells `link` (and only it) that a frame or event of `user` was refused:
-/// raw `{type:"error", message, event?}`, Socket.IO `error {message, event}`;
-/// `event` is absent when the frame named none. Counts the refusal and answers
-/// the text, for a Socket.IO acknowledgement.
+/// raw `{type:"error", message, event?, retryAfter?}`, Socket.IO `error
+/// {message, event, retryAfter?}`; `event` is absent when the frame named none,
+/// `retryAfter` unless the refusal is a spent budget. The connection stays
+/// open. Counts the refusal and answers the text, for a Socket.IO
+/// acknowledgement.
 pub fn refuse(link: &Link, event: Option<&str>, user: i64, e: &Error) -> String {
     kit::count_refusal("orgchat", e.code(), event.unwrap_or(""), Some(user), e);
     let text = message(e);
@@ -110,6 +112,10 @@ pub fn refuse(link: &Link, event: Option<&str>, user: i64, e: &Error) -> String 
         &ErrorOut {
             message: &text,
             event,
+            retry_after: match e {
+                Error::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+                _ => None,
+            },
         },
     );
     text

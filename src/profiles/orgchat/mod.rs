@@ -70,7 +70,11 @@ pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super:
     let ctx = Arc::new(Ctx {
         core: core.clone(),
         io: io.clone(),
-        hub: ws::Hub::new("orgchat", cfg.socket_buffer),
+        hub: ws::Hub::new(
+            "orgchat",
+            cfg.socket_buffer,
+            ws::FloodLimit::from_config(cfg),
+        ),
         limiter: Limiter::per_minute(cfg.orgchat_rate_limit_per_minute),
         inbox_capacity: cfg.inbox_capacity,
         max_frame_bytes: cfg.max_frame_bytes,

@@ -329,12 +329,15 @@ impl Invitation {
 }
 
 /// `error`, to the asking connection only; `event` names the refused event
-/// when the frame named one.
+/// when the frame named one; `retryAfter` (seconds) comes with a refusal of the
+/// sender's message budget, as `Retry-After` with a REST 429.
 #[derive(Debug, Serialize)]
 pub struct ErrorOut<'a> {
     pub message: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub event: Option<&'a str>,
+    #[serde(rename = "retryAfter", skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
 }
 
 /// The Socket.IO acknowledgement of an event: its result, or `{error}`.

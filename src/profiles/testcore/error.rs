@@ -1,7 +1,8 @@
 //! testcore's error mapping, in one place: a REST failure is an [`ApiError`],
 //! answered as the envelope `{statusCode, data: null, message, success: false,
 //! errors: []}`; a realtime refusal is a [`Refusal`], answered by closing the
-//! connection with 4000 (1011 for an internal failure) and the reason.
+//! connection with 4000 (1011 for an internal failure) and the reason, except a
+//! spent message budget ([`throttled`]), answered with a frame.
 
 use std::sync::Arc;
 
@@ -14,7 +15,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use super::wire::fail;
+use super::wire::{Post, ThrottledFrame, fail};
 use crate::core::Error;
 use crate::profiles::kit::count_refusal;
 use crate::transport::ws::Conn;
@@ -150,6 +151,15 @@ impl From<Error> for Refusal {
             counted,
         }
     }
+}
+
+/// Answers a SEND_MESSAGE over the sender's message budget with a
+/// [`ThrottledFrame`] on its connection, which stays open: the one refusal that
+/// does not close (the client did nothing wrong but send too fast).
+pub fn throttled(conn: &Conn, post: &Post, user: i64, retry_after_secs: u64) {
+    let e = Error::RateLimited { retry_after_secs };
+    count_refusal("testcore", e.code(), "frame", Some(user), &e);
+    conn.send_json(&ThrottledFrame::new(post, user, retry_after_secs));
 }
 
 /// Answers a refused frame on the realtime error channel: the connection is

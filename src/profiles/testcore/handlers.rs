@@ -10,7 +10,7 @@ use entity::{conversations, users};
 
 use super::{
     Ctx,
-    error::Refusal,
+    error::{self, Refusal},
     session::Session,
     wire::{Post, Target},
 };
@@ -18,12 +18,19 @@ use crate::core::{Error, conversations::rooms::named as rooms, identity::account
 use crate::profiles::kit::Id;
 use crate::transport::ws::Conn;
 
-/// `SEND_MESSAGE`: stored with `MessageId` as its client id, then relayed.
+/// `SEND_MESSAGE`: stored with `MessageId` as its client id, then relayed. Over
+/// the sender's message budget it is answered with a `RATE_LIMITED` frame and
+/// the connection stays open.
 pub async fn send(ctx: &Ctx, session: &Session, conn: &Arc<Conn>, p: Post) -> Result<(), Refusal> {
     let (user, room) = enter(ctx, session, conn, &p.room_name, &p.user_id).await?;
     let origin = Some(conn.conn_id());
-    rooms::send(&ctx.core, &user, &room, &p.content, &p.message_id, origin).await?;
-    Ok(())
+    match rooms::send(&ctx.core, &user, &room, &p.content, &p.message_id, origin).await {
+        Err(Error::RateLimited { retry_after_secs }) => {
+            error::throttled(conn, &p, user.id, retry_after_secs);
+            Ok(())
+        }
+        done => done.map(|_| ()).map_err(Refusal::from),
+    }
 }
 
 /// `MODIFI_MESSAGE`: the author's newest live message of that `MessageId`.

@@ -66,7 +66,12 @@ pub struct Ctx {
 pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super::Built {
     let ctx = Arc::new(Ctx {
         core: core.clone(),
-        hub: ws::Hub::with_oversize_code("testcore", cfg.socket_buffer, error::CLOSE_REFUSED),
+        hub: ws::Hub::with_oversize_code(
+            "testcore",
+            cfg.socket_buffer,
+            ws::FloodLimit::from_config(cfg),
+            error::CLOSE_REFUSED,
+        ),
         limiter: rest::rate_limit::limiter(cfg),
         strict: cfg.testcore_strict_tokens,
         max_frame_bytes: cfg.max_frame_bytes,

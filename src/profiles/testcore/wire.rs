@@ -352,6 +352,41 @@ pub struct RelayFrame<'a> {
     pub user_id: String,
 }
 
+/// The answer to a SEND_MESSAGE over the sender's message budget (chatwire's
+/// own; the original had no limit): the refused frame's `MessageId`, `roomName`
+/// and `userId`, `typeOfMessage: "RATE_LIMITED"`, the reason as `content`, and
+/// `retryAfter` in seconds. Nothing was stored or relayed; the connection stays
+/// open (a refusal that closes would cost the client its room feed).
+#[derive(Debug, PartialEq, Eq, Serialize)]
+pub struct ThrottledFrame<'a> {
+    #[serde(rename = "MessageId")]
+    pub message_id: &'a str,
+    #[serde(rename = "roomName")]
+    pub room_name: &'a str,
+    pub content: String,
+    #[serde(rename = "typeOfMessage")]
+    pub type_of_message: &'static str,
+    #[serde(rename = "userId")]
+    pub user_id: String,
+    #[serde(rename = "retryAfter")]
+    pub retry_after: u64,
+}
+
+impl<'a> ThrottledFrame<'a> {
+    pub const TYPE: &'static str = "RATE_LIMITED";
+
+    pub fn new(post: &'a Post, user: i64, retry_after: u64) -> ThrottledFrame<'a> {
+        ThrottledFrame {
+            message_id: &post.message_id,
+            room_name: &post.room_name,
+            content: format!("too many messages, retry in {retry_after} s"),
+            type_of_message: Self::TYPE,
+            user_id: id(user),
+            retry_after,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -370,6 +405,22 @@ mod tests {
             serde_json::to_value(&relay).unwrap(),
             json!({"MessageId": "m1", "roomName": "R", "content": "hi",
                    "typeOfMessage": "MODIFI_MESSAGE", "userId": "4"})
+        );
+        let post = Post {
+            message_id: "m2".into(),
+            room_name: "R".into(),
+            content: "hi".into(),
+            user_id: "4".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(ThrottledFrame::new(&post, 4, 9)).unwrap(),
+            json!({"MessageId": "m2", "roomName": "R", "content": "too many messages, retry in 9 s",
+                   "typeOfMessage": "RATE_LIMITED", "userId": "4", "retryAfter": 9})
+        );
+        assert_eq!(
+            FrameType::parse("RATE_LIMITED"),
+            None,
+            "an answer, never a request"
         );
         assert_eq!(FrameType::parse("LEAVE_ROOM"), Some(FrameType::Leave));
         assert_eq!(FrameType::parse("leave_room"), None);

@@ -166,6 +166,16 @@ pub struct Failure {
     pub message: String,
 }
 
+/// `send-personal-message-fail`, `send-group-message-fail`,
+/// `send-self-message-fail` (chatwire's own): the sender's message budget is
+/// spent; nothing was stored or delivered. `RetryAfter` is in seconds.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Throttled {
+    pub message: String,
+    pub retry_after: u64,
+}
+
 // ---- Rendered from the bus.
 
 /// `receive-personal-message` and `receive-group-message`.
