@@ -14,7 +14,9 @@ after(async () => {
 });
 
 test("a tab that stops reading is disconnected, never left with a gap", async () => {
-  const server = await startServer({ SOCKET_BUFFER: "16", MAX_CONTENT_LEN: "100000" });
+  // A buffer of 64 packets: far more than a tab that reads falls behind on a
+  // loaded machine, far less than what piles up for the paused one.
+  const server = await startServer({ SOCKET_BUFFER: "64", MAX_CONTENT_LEN: "100000" });
   servers.push(server);
   const base = server.urls.expresschat;
   const opts = { transports: ["websocket"] };
@@ -30,8 +32,10 @@ test("a tab that stops reading is disconnected, never left with a gap", async ()
   // fill, then its send buffer on the server.
   const tcp = ben.socket.io.engine.transport.ws._socket;
   tcp.pause();
-  const N = 450; // one history page (500) holds them all
-  const body = "x".repeat(20_000);
+  // 450 x 60 KB = 27 MB: more than the kernel's socket buffers take for the
+  // paused tab, so its buffer on the server fills; one history page (500) holds them.
+  const N = 450;
+  const body = "x".repeat(60_000);
   for (let i = 0; i < N; i++) ann.socket.emit("send-personal-message", { ChatId, Content: `${i} ${body}` });
   for (let i = 0; i < N; i++) {
     const m = await benTab2.rec.next("receive-personal-message", 20000);
