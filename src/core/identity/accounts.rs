@@ -180,14 +180,24 @@ pub async fn send_verification(core: &Core, user: &users::Model, via: VerifyVia)
     core.mailer.send(mail).await
 }
 
-/// Verifies an email with a link token or a code. Marks the user verified, creates
-/// the self chat, and spends every outstanding verification of the user.
-pub async fn verify_email(core: &Core, email: &str, secret: &str) -> Result<users::Model> {
+/// What [`verify_email`] found.
+#[derive(Debug)]
+pub enum Verified {
+    /// The secret matched: the email is verified from now on.
+    Now(users::Model),
+    /// The email was verified before; the secret was not checked (a link
+    /// followed twice), so this proves nothing about who followed it: no login.
+    Already(users::Model),
+}
+
+/// Verifies an email with a link token or a code. Marks the user verified and
+/// spends every outstanding verification of the user.
+pub async fn verify_email(core: &Core, email: &str, secret: &str) -> Result<Verified> {
     let user = find_by_email(core, email)
         .await?
         .ok_or(Error::NotFound("user"))?;
     if user.email_verified {
-        return Ok(user);
+        return Ok(Verified::Already(user));
     }
     let digest = auth::digest(secret.trim());
     let found = email_verifications::Entity::find()
@@ -214,7 +224,7 @@ pub async fn verify_email(core: &Core, email: &str, secret: &str) -> Result<user
         .filter(email_verifications::Column::UserId.eq(user.id))
         .exec(db)
         .await?;
-    get(core, user.id).await
+    Ok(Verified::Now(get(core, user.id).await?))
 }
 
 /// Users of the shared (organization-less) space whose name contains `needle`,

@@ -19,7 +19,7 @@ use axum_extra::extract::cookie::{Cookie, CookieJar};
 use super::{Ctx, error::RestError, wire::*};
 use crate::core::{
     Error,
-    identity::accounts::{self, NewUser, VerifyVia},
+    identity::accounts::{self, NewUser, Verified, VerifyVia},
     identity::auth,
 };
 use crate::profiles::kit::{auth_cookie, present};
@@ -156,7 +156,7 @@ async fn verify(
     let (Some(email), Some(token)) = (present(&q.email), present(&q.token)) else {
         return Err(RestError::BadVerifyLink);
     };
-    let user = accounts::verify_email(&ctx.core, email, token)
+    let verified = accounts::verify_email(&ctx.core, email, token)
         .await
         .map_err(|e| match e {
             Error::InvalidData(_) | Error::NotFound(_) => RestError::BadVerifyToken,
@@ -165,9 +165,25 @@ async fn verify(
     if q.source.as_deref() == Some("app") {
         return Ok(ok("Email verified successfully").into_response());
     }
-    let session = auth::issue_session(&ctx.core, user.id).await?;
-    Ok((session_cookies(&ctx, jar, session), Html(VERIFIED_PAGE)).into_response())
+    match verified {
+        Verified::Now(user) => {
+            let session = auth::issue_session(&ctx.core, user.id).await?;
+            Ok((session_cookies(&ctx, jar, session), Html(VERIFIED_PAGE)).into_response())
+        }
+        // A link followed again proves nothing (its token is spent, and was not
+        // even checked): no session, or anyone knowing the email could sign in.
+        Verified::Already(_) => Ok(Html(ALREADY_VERIFIED_PAGE).into_response()),
+    }
 }
+
+/// The page of a link followed once the email is verified: it signs nobody in.
+const ALREADY_VERIFIED_PAGE: &str = concat!(
+    "<!doctype html><html><head><meta charset=\"utf-8\">",
+    "<meta http-equiv=\"refresh\" content=\"6; url=/\">",
+    "<title>Email verified</title></head><body><h1>Email already verified</h1>",
+    "<p>Your email is verified. Log in to open the chat.</p>",
+    "<p><a href=\"/\">Open the chat</a></p></body></html>",
+);
 
 /// The web verification's page. Like the original's, it moves on to the chat
 /// (`/`) after 6 seconds, here with a meta refresh (no script needed); the link
