@@ -39,6 +39,20 @@ pub fn payload<T: DeserializeOwned>(value: Value, refusal: &str) -> Result<T> {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Id(pub Option<i64>);
 
+/// An id is a number or a numeric string in the OpenAPI documents.
+impl utoipa::PartialSchema for Id {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::Integer))
+            .item(ObjectBuilder::new().schema_type(Type::String))
+            .description(Some("An id: a number or a numeric string"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Id {}
+
 impl Id {
     /// The id in a path segment or a string field.
     pub fn parse(s: &str) -> Id {

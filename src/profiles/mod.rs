@@ -2,6 +2,7 @@
 //! its wire shapes and its error mapping) over the one core. Each is served on its
 //! own listener; see the table in the README.
 
+pub mod api_docs;
 pub mod calls;
 pub mod chatsphere;
 pub mod expresschat;
@@ -17,14 +18,18 @@ use crate::{
     core::CoreRef,
 };
 
-/// A profile ready to serve: its router, and what to await at shutdown to close
-/// its realtime connections cleanly.
+/// A profile ready to serve: its router, its REST API's OpenAPI document, and
+/// what to await at shutdown to close its realtime connections cleanly.
 pub struct Built {
     pub router: axum::Router,
+    /// The document of the REST routes `router` serves (made from the same
+    /// `OpenApiRouter`), served at `/openapi.json` with Swagger UI at `/docs`.
+    pub api: utoipa::openapi::OpenApi,
     pub closer: Option<BoxFuture<'static, ()>>,
 }
 
-/// Builds a profile's router (with the ops routes and CORS every listener has).
+/// Builds a profile's router (with the ops routes, `/openapi.json`, `/docs` and
+/// CORS every listener has).
 pub fn build(
     p: Profile,
     core: CoreRef,
@@ -43,8 +48,10 @@ pub fn build(
         // Socket.IO layer above all) see every request that no ops route takes;
         // merged as routes, `/socket.io/` would match no route and answer 404.
         router: crate::transport::http::ops_routes(core)
+            .merge(api_docs::routes(built.api.clone()))
             .fallback_service(built.router)
             .layer(crate::transport::http::cors(cfg)),
+        api: built.api,
         closer: built.closer,
     })
 }

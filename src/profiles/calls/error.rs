@@ -133,14 +133,15 @@ impl IntoResponse for ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct RestError {
+/// The REST refusal: `{success:false, error:{code, message}}`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RestError {
     success: bool,
     error: SocketError,
 }
 
 /// `{message, code}`: the socket's `error` event and an ack's `error`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SocketError {
     pub message: String,
     pub code: &'static str,

@@ -74,13 +74,15 @@ pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super:
         render::render(render_ctx.clone(), ev)
     });
     spawn_limiter_tidy(ctx.clone(), shutdown);
-    let router = rest::router(ctx)
+    let (router, api) = rest::router(ctx).split_for_parts();
+    let router = router
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             cfg.max_frame_bytes,
         ))
         .layer(layer);
     super::Built {
         router,
+        api,
         closer: Some(async move { io.close().await }.boxed()),
     }
 }

@@ -5,16 +5,18 @@
 use std::{collections::HashMap, net::SocketAddr, sync::Arc};
 
 use axum::{
-    Json, Router,
+    Json,
     extract::{ConnectInfo, FromRequestParts, Query, State, rejection::JsonRejection},
     http::{StatusCode, request::Parts},
-    routing::{get, post},
 };
 use entity::users;
 
+use utoipa::OpenApi;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
 use super::{
     Ctx,
-    error::ApiError,
+    error::{ApiError, RestError},
     handshake::authenticate,
     wire::{
         CallRecord, CallsPage, LoginBody, MessageSent, MessageWire, MessagesPage, PostMessage,
@@ -27,14 +29,45 @@ use crate::core::{
     identity::auth,
     messages::direct::{self, Before, DirectMessage},
 };
+use crate::profiles::api_docs::{self, Scheme};
 use crate::profiles::kit::{self, Id, numeric_id, present};
 
-pub fn router(ctx: Arc<Ctx>) -> Router {
-    Router::new()
-        .route("/api/auth/login", post(login))
-        .route("/api/auth/register", post(register))
-        .route("/api/messages", get(list_messages).post(post_message))
-        .route("/api/calls", get(list_calls))
+/// The document's frame: the refusal envelope and the auth scheme; the paths
+/// come from the handlers' `#[utoipa::path]`.
+#[derive(OpenApi)]
+#[openapi(
+    components(schemas(RestError)),
+    tags(
+        (name = "auth", description = "Login and registration: a JWT for `Authorization: Bearer`"),
+        (name = "messages", description = "Direct messages (also sent and delivered on the socket)"),
+        (name = "calls", description = "The caller's call history"),
+    )
+)]
+struct ApiDoc;
+
+/// The REST routes with their OpenAPI document (one list: each handler's
+/// `#[utoipa::path]` names its method and path).
+pub fn router(ctx: Arc<Ctx>) -> OpenApiRouter {
+    let mut doc = ApiDoc::openapi();
+    api_docs::describe(
+        &mut doc,
+        "calls",
+        "REST of the calls frontend: chat, presence and call signalling happen on \
+         Socket.IO (namespace `/`, `join {userId, token}` or a handshake token). \
+         Answers are `{success:true, ...}`, refusals `{success:false, error:{code, message}}`.",
+    );
+    api_docs::secure(
+        &mut doc,
+        &[(
+            "bearer",
+            Scheme::Bearer("The `token` of login or registration (also the socket's `join` token)"),
+        )],
+    );
+    OpenApiRouter::with_openapi(doc)
+        .routes(routes!(login))
+        .routes(routes!(register))
+        .routes(routes!(list_messages, post_message))
+        .routes(routes!(list_calls))
         .with_state(ctx)
 }
 
@@ -75,6 +108,17 @@ fn session(
 
 /// `POST /api/auth/login {email, password}`. The address is throttled before the
 /// body is even read, so malformed attempts count too.
+#[utoipa::path(
+    post, path = "/api/auth/login", tag = "auth",
+    request_body = LoginBody,
+    responses(
+        (status = 200, description = "Signed in", body = SessionOut),
+        (status = 400, description = "INVALID_DATA: not JSON, or no email or password", body = RestError),
+        (status = 401, description = "UNAUTHORIZED: wrong email or password", body = RestError),
+        (status = 429, description = "RATE_LIMITED: too many attempts (`Retry-After`)", body = RestError,
+            headers(("Retry-After" = u64, description = "seconds"))),
+    )
+)]
 async fn login(
     State(ctx): State<Arc<Ctx>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -100,6 +144,15 @@ async fn login(
 /// `name` wins). Without either the name is the email's local part.
 /// Registration creates a verified user at once: the calls frontend has no
 /// verification step.
+#[utoipa::path(
+    post, path = "/api/auth/register", tag = "auth",
+    request_body = RegisterBody,
+    responses(
+        (status = 201, description = "Registered (verified at once) and signed in", body = SessionOut),
+        (status = 400, description = "INVALID_DATA: not JSON, no email or password, or a bad field", body = RestError),
+        (status = 409, description = "USER_EXISTS: the email is taken", body = RestError),
+    )
+)]
 async fn register(
     State(ctx): State<Arc<Ctx>>,
     b: Result<Json<RegisterBody>, JsonRejection>,
@@ -147,6 +200,23 @@ fn param<'q>(q: &'q HashMap<String, String>, name: &str) -> Option<&'q str> {
 /// oldest first; `hasMore` tells whether older ones exist. With `after` (a
 /// message id of the caller's, an extension: issue 14) the page is the oldest
 /// `limit` messages newer than it, and `hasMore` tells whether newer ones exist.
+#[utoipa::path(
+    get, path = "/api/messages", tag = "messages",
+    security(("bearer" = [])),
+    params(
+        ("with" = Option<String>, Query, description = "Only the messages with this user (an id)"),
+        ("before" = Option<String>, Query, description = "Older than this message id or ISO 8601 time"),
+        ("after" = Option<String>, Query, description = "Newer than this message id (chatwire's extension)"),
+        ("limit" = Option<u64>, Query, description = "Page size: default 50, at most `HISTORY_PAGE`"),
+    ),
+    responses(
+        (status = 200, description = "A page, oldest first", body = MessagesPage),
+        (status = 400, description = "INVALID_DATA: a bad `limit`, `before` or `after`", body = RestError),
+        (status = 401, description = "UNAUTHORIZED: no or a bad token", body = RestError),
+        (status = 403, description = "PERMISSION_DENIED: `with` names someone the caller may not write to", body = RestError),
+        (status = 404, description = "USER_NOT_FOUND: `with` names no user", body = RestError),
+    )
+)]
 async fn list_messages(
     State(ctx): State<Arc<Ctx>>,
     Authed(me): Authed,
@@ -206,6 +276,20 @@ fn history_entry(d: &DirectMessage) -> MessageWire {
 
 /// `POST /api/messages {receiverId, content, type}`: sent like a socket message
 /// (every socket of both users gets `message`).
+#[utoipa::path(
+    post, path = "/api/messages", tag = "messages",
+    security(("bearer" = [])),
+    request_body = PostMessage,
+    responses(
+        (status = 201, description = "Sent: both users' sockets get `message`", body = MessageSent),
+        (status = 400, description = "INVALID_DATA: not JSON, a missing field, a bad type or content", body = RestError),
+        (status = 401, description = "UNAUTHORIZED: no or a bad token", body = RestError),
+        (status = 403, description = "PERMISSION_DENIED: the caller may not write to that user", body = RestError),
+        (status = 404, description = "USER_NOT_FOUND: no such receiver", body = RestError),
+        (status = 429, description = "RATE_LIMITED: the message budget is spent (`Retry-After`)", body = RestError,
+            headers(("Retry-After" = u64, description = "seconds"))),
+    )
+)]
 async fn post_message(
     State(ctx): State<Arc<Ctx>>,
     Authed(me): Authed,
@@ -236,6 +320,19 @@ async fn post_message(
 
 /// `GET /api/calls?before=&limit=`: the caller's calls, newest first (`before` is
 /// a call id or handle).
+#[utoipa::path(
+    get, path = "/api/calls", tag = "calls",
+    security(("bearer" = [])),
+    params(
+        ("before" = Option<String>, Query, description = "Older than this call (its id or handle)"),
+        ("limit" = Option<u64>, Query, description = "Page size: default 50, at most `HISTORY_PAGE`"),
+    ),
+    responses(
+        (status = 200, description = "The caller's calls, newest first", body = CallsPage),
+        (status = 400, description = "INVALID_DATA: a bad `before` or `limit`", body = RestError),
+        (status = 401, description = "UNAUTHORIZED: no or a bad token", body = RestError),
+    )
+)]
 async fn list_calls(
     State(ctx): State<Arc<Ctx>>,
     Authed(me): Authed,

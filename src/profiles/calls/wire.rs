@@ -5,6 +5,7 @@
 //! room `call_${callId}` cannot be guessed.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::core::{
     Error, Result,
@@ -117,7 +118,7 @@ pub struct EndCall {
 // ---- REST bodies: every field optional, so a missing one gets INVALID_DATA in
 // the profile's envelope instead of axum's plain-text 422.
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct LoginBody {
     pub email: Option<String>,
     pub password: Option<String>,
@@ -126,7 +127,7 @@ pub struct LoginBody {
 /// `POST /api/auth/register {name, email, password}`; a sign-up form may send
 /// `username` instead, or both (two fields, not a serde alias, which would
 /// refuse a body with both as a duplicate field).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct RegisterBody {
     pub name: Option<String>,
     pub username: Option<String>,
@@ -142,7 +143,7 @@ impl RegisterBody {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PostMessage {
     pub receiver_id: Option<Id>,
@@ -208,7 +209,7 @@ impl CallFailed {
 }
 
 /// A direct message: the `message` event, an ack, and the REST bodies.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageWire {
     pub id: String,
@@ -216,7 +217,9 @@ pub struct MessageWire {
     pub sender_name: String,
     pub receiver_id: String,
     pub content: String,
+    /// ISO 8601 time.
     pub timestamp: String,
+    /// `text`, `image` or `file`.
     #[serde(rename = "type")]
     pub kind: String,
     /// Only in history answers: the receiver, once they have read it.
@@ -338,7 +341,7 @@ pub struct CallEnded {
 
 // ---- server -> client (REST)
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct UserOut {
     pub id: String,
     pub name: String,
@@ -346,7 +349,7 @@ pub struct UserOut {
 }
 
 /// `{success:true, token, user}`: login and registration.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SessionOut {
     pub success: bool,
     pub token: String,
@@ -354,7 +357,7 @@ pub struct SessionOut {
 }
 
 /// `GET /api/messages`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MessagesPage {
     pub success: bool,
@@ -363,21 +366,21 @@ pub struct MessagesPage {
 }
 
 /// `POST /api/messages`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct MessageSent {
     pub success: bool,
     pub message: MessageWire,
 }
 
 /// `GET /api/calls`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CallsPage {
     pub success: bool,
     pub calls: Vec<CallRecord>,
 }
 
 /// A call in the history (`GET /api/calls`), the document's Call model.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CallRecord {
     pub id: String,

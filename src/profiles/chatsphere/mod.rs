@@ -80,15 +80,13 @@ pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super:
         async move { render::render(&ctx, ev).await }
     });
     let hub = ctx.hub.clone();
-    let router = rest::router()
-        .merge(accounts::router())
-        .fallback(handshake::upgrade)
-        .with_state(ctx)
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(
-            cfg.max_frame_bytes,
-        ));
+    let (router, api) = rest::router().merge(accounts::router()).split_for_parts();
+    let router = router.fallback(handshake::upgrade).with_state(ctx).layer(
+        tower_http::limit::RequestBodyLimitLayer::new(cfg.max_frame_bytes),
+    );
     super::Built {
         router,
+        api,
         closer: Some(async move { hub.close_all(Duration::from_secs(5)).await }.boxed()),
     }
 }

@@ -7,6 +7,7 @@
 use entity::users;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::ToSchema;
 
 use crate::core::{
     conversations::rooms::shared::{self as rooms, RoomInfo},
@@ -27,7 +28,7 @@ pub fn role(u: &users::Model) -> &'static str {
 // ---- REST answers.
 
 /// A user as listings, profiles and token answers show one.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct UserOut {
     pub id: String,
     pub username: String,
@@ -45,7 +46,7 @@ impl From<&users::Model> for UserOut {
 }
 
 /// A user as a room's `users` and a message's `user` show one.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct MemberOut {
     pub id: String,
     pub username: String,
@@ -62,7 +63,7 @@ impl From<&users::Model> for MemberOut {
 
 /// The Room model with Prisma's `_count` (`users` and `members` are both the
 /// member count: the original's UI read either).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RoomOut {
     pub id: String,
@@ -76,7 +77,7 @@ pub struct RoomOut {
     pub count: RoomCount,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct RoomCount {
     pub messages: i64,
     pub users: i64,
@@ -103,7 +104,7 @@ impl From<&RoomInfo> for RoomOut {
 }
 
 /// `GET /api/rooms/:id`: the room with its members.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct RoomDetail {
     #[serde(flatten)]
     pub room: RoomOut,
@@ -111,7 +112,7 @@ pub struct RoomDetail {
 }
 
 /// The Message model with its `user`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Message {
     pub id: String,
@@ -146,7 +147,7 @@ pub fn messages(ms: &[MessageOut]) -> Vec<Message> {
 
 /// An answer that issues a token: its record `id` (what revocation names), the
 /// JWT, its user and when it expires.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IssuedOut {
     pub id: String,
@@ -167,33 +168,33 @@ impl IssuedOut {
 }
 
 /// `GET /api/auth/profile`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ProfileOut {
     pub user: UserOut,
 }
 
 /// `PUT /api/auth/profile`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ProfileUpdated {
     pub message: &'static str,
     pub user: UserOut,
 }
 
 /// `{message}`: what the original answers for a done deletion or revocation.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Done {
     pub message: &'static str,
 }
 
 /// `GET /api/health`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
     pub status: &'static str,
     pub timestamp: String,
 }
 
 /// `{error}`: every refusal, REST and upgrade alike.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
     pub error: String,
 }
@@ -264,7 +265,7 @@ pub enum OutFrame {
 // ---- REST bodies. Every field optional, so a missing one gets the original's
 // own answer; a field of the wrong type is a 400.
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateRoomBody {
     pub name: Option<String>,
@@ -273,30 +274,30 @@ pub struct CreateRoomBody {
     pub user_id: Option<Id>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserIdBody {
     pub user_id: Option<Id>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct ContentBody {
     pub content: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct UsernameBody {
     pub username: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserTokenBody {
     pub user_id: Option<Id>,
     pub permissions: Option<Value>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ClientTokenBody {
     pub user_id: Option<Id>,

@@ -69,7 +69,7 @@ pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super:
     kit::spawn_renderer("expresschat", &core, shutdown, move |ev| {
         render::render(render_ctx.clone(), ev)
     });
-    let mut router = rest::router(ctx);
+    let (mut router, api) = rest::router(ctx).split_for_parts();
     if cfg.demo_page {
         router = router.merge(rest::demo_page());
     }
@@ -80,6 +80,7 @@ pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super:
         .layer(layer);
     super::Built {
         router,
+        api,
         closer: Some(async move { io.close().await }.boxed()),
     }
 }

@@ -12,9 +12,12 @@ use axum::{
     },
     http::header::{CACHE_CONTROL, CONTENT_TYPE},
     response::{Html, IntoResponse, Redirect, Response},
-    routing::{get, post},
+    routing::get,
 };
 use axum_extra::extract::cookie::{Cookie, CookieJar};
+
+use utoipa::OpenApi;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{Ctx, error::RestError, wire::*};
 use crate::core::{
@@ -22,17 +25,65 @@ use crate::core::{
     identity::accounts::{self, NewUser, Verified, VerifyVia},
     identity::auth,
 };
+use crate::profiles::api_docs::{self, Scheme};
 use crate::profiles::kit::{auth_cookie, present};
 
-pub fn router(ctx: Arc<Ctx>) -> Router {
-    Router::new()
-        .route("/signup", post(signup))
-        .route("/login", post(login))
-        .route("/verify", get(verify))
-        .route("/Verify", get(verify))
-        .route("/logout", post(logout))
-        .route("/resend", post(resend))
-        .route("/update-access-token", post(update_access_token))
+/// The document's frame: what every route shares (the auth schemes, the
+/// refusal's schema); the paths come from the handlers' `#[utoipa::path]`.
+#[derive(OpenApi)]
+#[openapi(
+    components(schemas(Refusal)),
+    tags((name = "auth", description = "Sign-up, email verification, login and session cookies"))
+)]
+struct ApiDoc;
+
+/// The REST routes with their OpenAPI document (one list: each handler's
+/// `#[utoipa::path]` names its method and path).
+pub fn router(ctx: Arc<Ctx>) -> OpenApiRouter {
+    let mut doc = ApiDoc::openapi();
+    api_docs::describe(
+        &mut doc,
+        "expresschat",
+        "Accounts and sessions of the expresschat frontend. Answers keep the original's \
+         numeric `success` codes and status codes (refusals are often 404, and a wrong \
+         password is 200 with `success:0`). Chats and messages are Socket.IO events on \
+         namespace `/`, authenticated by the `access_token` / `refresh_token` cookies \
+         that login sets (or the `accessToken` / `refreshToken` query parameters).",
+    );
+    api_docs::secure(
+        &mut doc,
+        &[
+            (
+                "accessCookie",
+                Scheme::Cookie(
+                    "access_token",
+                    "Access JWT set by login (httpOnly); the Socket.IO handshake reads it",
+                ),
+            ),
+            (
+                "refreshCookie",
+                Scheme::Cookie(
+                    "refresh_token",
+                    "Refresh JWT set by login (httpOnly); logout revokes it",
+                ),
+            ),
+            (
+                "accessQuery",
+                Scheme::Query(
+                    "accessToken",
+                    "Access JWT as a Socket.IO handshake query parameter (with `refreshToken`)",
+                ),
+            ),
+        ],
+    );
+    OpenApiRouter::with_openapi(doc)
+        .routes(routes!(signup))
+        .routes(routes!(login))
+        .routes(routes!(verify))
+        .routes(routes!(verify_capitalized))
+        .routes(routes!(logout))
+        .routes(routes!(resend))
+        .routes(routes!(update_access_token))
         .with_state(ctx)
 }
 
@@ -88,6 +139,16 @@ fn via(source: &Option<String>) -> VerifyVia {
     }
 }
 
+/// Creates an unverified account and mails its verification link (or code).
+#[utoipa::path(
+    post, path = "/signup", tag = "auth",
+    request_body(content = SignupBody, description = "A missing or malformed body reads as no fields"),
+    responses(
+        (status = 200, description = "`{success:1}`: the verification mail is sent", body = Outcome),
+        (status = 404, description = "`success:-1` a field is missing; `success:0` \"User Already Exists\"", body = Refusal),
+        (status = 500, description = "`success:-1`: the mail could not be sent", body = Refusal),
+    )
+)]
 async fn signup(
     State(ctx): State<Arc<Ctx>>,
     b: Result<Json<SignupBody>, JsonRejection>,
@@ -131,6 +192,20 @@ fn session_cookies(ctx: &Ctx, jar: CookieJar, session: auth::Session) -> CookieJ
     ))
 }
 
+/// Signs in: sets the `access_token` and `refresh_token` cookies.
+#[utoipa::path(
+    post, path = "/login", tag = "auth",
+    request_body = LoginBody,
+    responses(
+        (status = 200, description = "`{success:1, \"Login Successful\"}` with the cookies set; \
+            a wrong password is also 200: `{success:0, \"Incorrect PassWord\"}`", body = Outcome,
+            headers(("Set-Cookie" = String, description = "`access_token` and `refresh_token` (httpOnly)"))),
+        (status = 404, description = "`{success:-1, msg:\"Bad request\"}` without email or password; \
+            `success:0` \"NO Such User\"; `success:-2` email not verified", body = Refusal),
+        (status = 429, description = "Too many login attempts (`Retry-After`)", body = Refusal,
+            headers(("Retry-After" = u64, description = "seconds"))),
+    )
+)]
 async fn login(
     State(ctx): State<Arc<Ctx>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -147,6 +222,18 @@ async fn login(
     Ok((session_cookies(&ctx, jar, session), ok("Login Successful")))
 }
 
+/// Opens a verification link: the web page signs the user in (cookies) and
+/// moves on to the chat; with `source=app` the answer is JSON.
+#[utoipa::path(
+    get, path = "/verify", tag = "auth",
+    params(VerifyQuery),
+    responses(
+        (status = 200, description = "The \"Email verified\" page (and the session cookies, the first time); \
+            with `source=app`, `{success:1, \"Email verified successfully\"}`",
+            content((String = "text/html"), (Outcome = "application/json"))),
+        (status = 400, description = "`success:0`: no email or token, or a wrong or expired token", body = Refusal),
+    )
+)]
 async fn verify(
     State(ctx): State<Arc<Ctx>>,
     jar: CookieJar,
@@ -176,6 +263,24 @@ async fn verify(
     }
 }
 
+/// `/Verify`: the same as `/verify` (the original's mails spelled it so).
+#[utoipa::path(
+    get, path = "/Verify", tag = "auth",
+    params(VerifyQuery),
+    responses(
+        (status = 200, description = "As `GET /verify`",
+            content((String = "text/html"), (Outcome = "application/json"))),
+        (status = 400, description = "As `GET /verify`", body = Refusal),
+    )
+)]
+async fn verify_capitalized(
+    ctx: State<Arc<Ctx>>,
+    jar: CookieJar,
+    q: Result<Query<VerifyQuery>, QueryRejection>,
+) -> Result<Response, RestError> {
+    verify(ctx, jar, q).await
+}
+
 /// The page of a link followed once the email is verified: it signs nobody in.
 const ALREADY_VERIFIED_PAGE: &str = concat!(
     "<!doctype html><html><head><meta charset=\"utf-8\">",
@@ -196,6 +301,14 @@ const VERIFIED_PAGE: &str = concat!(
     "<p><a href=\"/\">Open the chat</a></p></body></html>",
 );
 
+/// Signs out: revokes the `refresh_token` cookie's token and clears both cookies.
+#[utoipa::path(
+    post, path = "/logout", tag = "auth",
+    security((), ("refreshCookie" = [])),
+    responses(
+        (status = 200, description = "Always: \"Logged out successfully\"", body = Note),
+    )
+)]
 async fn logout(State(ctx): State<Arc<Ctx>>, jar: CookieJar) -> (CookieJar, Json<Note>) {
     if let Some(refresh) = jar.get("refresh_token").map(|c| c.value().to_owned())
         && let Err(e) = auth::revoke_refresh(&ctx.core, &refresh).await
@@ -211,6 +324,16 @@ async fn logout(State(ctx): State<Arc<Ctx>>, jar: CookieJar) -> (CookieJar, Json
     (jar, Json(note))
 }
 
+/// Sends the verification mail again.
+#[utoipa::path(
+    post, path = "/resend", tag = "auth",
+    request_body = ResendBody,
+    responses(
+        (status = 200, description = "`{success:1, \"Verification mail sent again\"}`", body = Outcome),
+        (status = 404, description = "`success:-1` no email; `success:0` \"NO Such User\" or \"Email already verified\"", body = Refusal),
+        (status = 500, description = "`success:-1`: the mail could not be sent", body = Refusal),
+    )
+)]
 async fn resend(
     State(ctx): State<Arc<Ctx>>,
     b: Result<Json<ResendBody>, JsonRejection>,
@@ -231,6 +354,17 @@ async fn resend(
     Ok(ok("Verification mail sent again"))
 }
 
+/// Sets the `access_token` cookie to a fresh access token the client got on
+/// the socket (`access-token` event).
+#[utoipa::path(
+    post, path = "/update-access-token", tag = "auth",
+    request_body = UpdateAccessBody,
+    responses(
+        (status = 200, description = "\"Access token updated\"", body = Note,
+            headers(("Set-Cookie" = String, description = "`access_token` (httpOnly)"))),
+        (status = 400, description = "\"Invalid access token\": none sent, or not a valid one of this server", body = Note),
+    )
+)]
 async fn update_access_token(
     State(ctx): State<Arc<Ctx>>,
     jar: CookieJar,

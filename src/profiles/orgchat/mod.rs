@@ -89,7 +89,8 @@ pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super:
     });
     forget_idle_budgets(ctx.limiter.clone(), shutdown);
     let hub = ctx.hub.clone();
-    let router = rest::router()
+    let (router, api) = rest::router().split_for_parts();
+    let router = router
         .route("/", get(handshake::upgrade))
         .with_state(ctx)
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
@@ -98,6 +99,7 @@ pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super:
         .layer(layer);
     super::Built {
         router,
+        api,
         closer: Some(
             async move {
                 io.close().await;

@@ -6,14 +6,16 @@
 use std::{net::SocketAddr, sync::Arc};
 
 use axum::{
-    Json, Router,
+    Json,
     extract::{
         ConnectInfo, Path, RawQuery, State,
         rejection::{JsonRejection, PathRejection},
     },
     http::{HeaderMap, StatusCode, Uri},
-    routing::{get, post},
 };
+
+use utoipa::OpenApi;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
     Ctx,
@@ -28,18 +30,55 @@ use crate::core::{
     identity::organizations::{self, Member, Registration, Role},
     messages::page_limit,
 };
+use crate::profiles::api_docs::{self, Scheme};
 use crate::profiles::kit::{Id, PageAsk, numeric_id, present, request_token};
 
 /// Messages a room history answers when the client names no `limit`.
 const HISTORY_DEFAULT: u64 = 50;
 
-pub fn router() -> Router<Arc<Ctx>> {
-    Router::new()
-        .route("/api/auth/register", post(register))
-        .route("/api/auth/login", post(login))
-        .route("/api/auth/refresh-token", post(refresh))
-        .route("/api/chat", post(create_room).get(list_rooms))
-        .route("/api/chat/{room_id}/messages", get(room_messages))
+/// The document's frame: the refusal envelope and the auth schemes; the paths
+/// come from the handlers' `#[utoipa::path]`.
+#[derive(OpenApi)]
+#[openapi(
+    components(schemas(ErrorBody)),
+    tags(
+        (name = "auth", description = "Organization accounts: registration, login, token refresh"),
+        (name = "chat", description = "Rooms of the caller's organization (100 requests per user per minute by default)"),
+    )
+)]
+struct ApiDoc;
+
+/// The REST routes with their OpenAPI document (one list: each handler's
+/// `#[utoipa::path]` names its method and path).
+pub fn router() -> OpenApiRouter<Arc<Ctx>> {
+    let mut doc = ApiDoc::openapi();
+    api_docs::describe(
+        &mut doc,
+        "orgchat",
+        "REST of the orgchat frontend: organizations, rooms and their history. Messages \
+         travel on the raw WebSocket at `/` or on Socket.IO (namespace `/`), with the \
+         access token as `?token=` or `auth.token`. Answers are bare JSON, refusals \
+         `{message}` with the status.",
+    );
+    api_docs::secure(
+        &mut doc,
+        &[
+            (
+                "bearer",
+                Scheme::Bearer("The `accessToken` of login or refresh"),
+            ),
+            (
+                "tokenQuery",
+                Scheme::Query("token", "The access token as a query parameter"),
+            ),
+        ],
+    );
+    OpenApiRouter::with_openapi(doc)
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(refresh))
+        .routes(routes!(create_room, list_rooms))
+        .routes(routes!(room_messages))
 }
 
 /// A JSON body, or the profile's own 400 for one that is not JSON.
@@ -69,6 +108,17 @@ async fn caller(ctx: &Ctx, headers: &HeaderMap, uri: &Uri) -> Result<Member> {
     Ok(member)
 }
 
+/// Registers a user into an organization (created when new; its first user is
+/// its admin).
+#[utoipa::path(
+    post, path = "/api/auth/register", tag = "auth",
+    request_body = RegisterBody,
+    responses(
+        (status = 201, description = "Registered", body = Registered),
+        (status = 400, description = "Not JSON, a missing field, or a bad role", body = ErrorBody),
+        (status = 409, description = "The email or username is taken", body = ErrorBody),
+    )
+)]
 async fn register(
     State(ctx): State<Arc<Ctx>>,
     b: std::result::Result<Json<RegisterBody>, JsonRejection>,
@@ -101,6 +151,17 @@ async fn register(
     Ok((StatusCode::CREATED, Json(answer)))
 }
 
+#[utoipa::path(
+    post, path = "/api/auth/login", tag = "auth",
+    request_body = LoginBody,
+    responses(
+        (status = 200, description = "Signed in: the tokens and the user", body = Tokens),
+        (status = 400, description = "Not JSON, or no email or password", body = ErrorBody),
+        (status = 401, description = "Wrong email or password", body = ErrorBody),
+        (status = 429, description = "Too many attempts (`Retry-After`)", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds"))),
+    )
+)]
 async fn login(
     State(ctx): State<Arc<Ctx>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -120,6 +181,17 @@ async fn login(
     }))
 }
 
+/// Rotates a refresh token: the presented one is spent; presenting it again
+/// revokes every token of its login.
+#[utoipa::path(
+    post, path = "/api/auth/refresh-token", tag = "auth",
+    request_body = RefreshBody,
+    responses(
+        (status = 200, description = "New tokens (without `user`)", body = Tokens),
+        (status = 400, description = "Not JSON, or no `refreshToken`", body = ErrorBody),
+        (status = 403, description = "Unknown, spent, revoked or expired refresh token", body = ErrorBody),
+    )
+)]
 async fn refresh(
     State(ctx): State<Arc<Ctx>>,
     b: std::result::Result<Json<RefreshBody>, JsonRejection>,
@@ -163,6 +235,22 @@ fn paging(query: Option<&str>, max_page_size: u64) -> Result<(u64, u64), Error> 
     Ok((page, size.min(max_page_size)))
 }
 
+/// The rooms of the caller's organization, a page at a time.
+#[utoipa::path(
+    get, path = "/api/chat", tag = "chat",
+    security(("bearer" = []), ("tokenQuery" = [])),
+    params(
+        ("page" = Option<u64>, Query, description = "From 1 (default 1)"),
+        ("pageSize" = Option<u64>, Query, description = "Default 10, at most `ORGCHAT_MAX_PAGE_SIZE`"),
+    ),
+    responses(
+        (status = 200, description = "One page", body = RoomPage),
+        (status = 400, description = "`page` or `pageSize` not a positive integer", body = ErrorBody),
+        (status = 401, description = "No token, or a bad one", body = ErrorBody),
+        (status = 429, description = "Over the per-user budget (`Retry-After`)", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds"))),
+    )
+)]
 async fn list_rooms(
     State(ctx): State<Arc<Ctx>>,
     headers: HeaderMap,
@@ -185,6 +273,24 @@ async fn list_rooms(
 /// `newMessage` rows with their content decrypted. `after` / `before` are message
 /// ids and `limit` at most `HISTORY_PAGE` (default 50), the rule of every
 /// profile's history; it counts against the `/api/chat` budget.
+#[utoipa::path(
+    get, path = "/api/chat/{room_id}/messages", tag = "chat",
+    security(("bearer" = []), ("tokenQuery" = [])),
+    params(
+        ("room_id" = String, Path, description = "The room's id"),
+        ("after" = Option<String>, Query, description = "Newer than this message id"),
+        ("before" = Option<String>, Query, description = "Older than this message id"),
+        ("limit" = Option<u64>, Query, description = "Default 50, at most `HISTORY_PAGE`"),
+    ),
+    responses(
+        (status = 200, description = "A page, oldest first", body = MessagePage),
+        (status = 400, description = "A bad cursor or limit", body = ErrorBody),
+        (status = 401, description = "No token, or a bad one", body = ErrorBody),
+        (status = 404, description = "No such room in the caller's organization", body = ErrorBody),
+        (status = 429, description = "Over the per-user budget (`Retry-After`)", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds"))),
+    )
+)]
 async fn room_messages(
     State(ctx): State<Arc<Ctx>>,
     headers: HeaderMap,
@@ -216,6 +322,21 @@ async fn room_messages(
     }))
 }
 
+/// Creates a room of the caller's organization, with invited members.
+#[utoipa::path(
+    post, path = "/api/chat", tag = "chat",
+    security(("bearer" = []), ("tokenQuery" = [])),
+    request_body = CreateRoomBody,
+    responses(
+        (status = 201, description = "Created", body = CreatedRoom),
+        (status = 400, description = "Not JSON, no name, or a bad invitee id", body = ErrorBody),
+        (status = 401, description = "No token, or a bad one", body = ErrorBody),
+        (status = 403, description = "The caller's role may not create rooms", body = ErrorBody),
+        (status = 404, description = "An invitee is not in the organization", body = ErrorBody),
+        (status = 429, description = "Over the per-user budget (`Retry-After`)", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds"))),
+    )
+)]
 async fn create_room(
     State(ctx): State<Arc<Ctx>>,
     headers: HeaderMap,

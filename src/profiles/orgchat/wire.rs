@@ -6,6 +6,7 @@
 
 use entity::{conversations, users};
 use serde::{Deserialize, Deserializer, Serialize, de::Unexpected};
+use utoipa::ToSchema;
 
 use crate::core::bus::MessageOut;
 use crate::profiles::kit::{Id, timestamp};
@@ -33,29 +34,30 @@ fn required_ids<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Id>, D::Error> {
 // ---- REST in. Every field optional, so a missing one gets this profile's own
 // answer instead of a generic rejection.
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RegisterBody {
     pub username: Option<String>,
     pub email: Option<String>,
     pub password: Option<String>,
     pub organization_name: Option<String>,
+    /// `admin`, `moderator` or `user` (default).
     pub role: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct LoginBody {
     pub email: Option<String>,
     pub password: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RefreshBody {
     pub refresh_token: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateRoomBody {
     pub name: Option<String>,
@@ -66,7 +68,7 @@ pub struct CreateRoomBody {
 // ---- REST out.
 
 /// A user as login and register answer it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct UserOut {
     pub id: i64,
     pub username: String,
@@ -88,7 +90,7 @@ impl From<&users::Model> for UserOut {
 }
 
 /// `POST /api/auth/register` (201).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Registered {
     pub message: &'static str,
     pub user: UserOut,
@@ -96,7 +98,7 @@ pub struct Registered {
 
 /// `POST /api/auth/login`; `POST /api/auth/refresh-token` answers the same
 /// without `user`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Tokens {
     pub access_token: String,
@@ -106,7 +108,7 @@ pub struct Tokens {
 }
 
 /// A room as `GET /api/chat` lists it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct RoomOut {
     pub id: i64,
     pub name: String,
@@ -130,7 +132,7 @@ impl From<&conversations::Model> for RoomOut {
 }
 
 /// A room as `POST /api/chat` answers it (the list shape plus its creator).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CreatedRoom {
     #[serde(flatten)]
     pub room: RoomOut,
@@ -147,7 +149,7 @@ impl From<&conversations::Model> for CreatedRoom {
 }
 
 /// One page of `GET /api/chat`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RoomPage {
     pub total: u64,
@@ -159,7 +161,7 @@ pub struct RoomPage {
 /// `GET /api/chat/:roomId/messages` (an extension): a page of the room's
 /// messages, oldest first, as `newMessage` carries them, and whether more exist
 /// in the page's direction (older; newer when it was asked for with `after`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MessagePage {
     pub data: Vec<MessageRow>,
@@ -167,7 +169,7 @@ pub struct MessagePage {
 }
 
 /// Every REST error.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
     pub message: String,
 }
@@ -246,7 +248,7 @@ pub struct DeleteData {
 // ---- Events out (Socket.IO payloads; raw frames wrap or flatten them).
 
 /// A message row as `newMessage` carries it (the original's table columns).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct MessageRow {
     pub id: i64,
     pub user_id: i64,

@@ -91,8 +91,9 @@ pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super:
     });
     rest::rate_limit::spawn_sweeper(ctx.limiter.clone(), shutdown);
     let hub = ctx.hub.clone();
+    let (rest, api) = rest::router(ctx.clone()).split_for_parts();
     let inner = Router::new()
-        .merge(rest::router(ctx.clone()))
+        .merge(rest)
         .route("/ws1/", get(handshake::upgrade))
         .route("/ws1", get(handshake::upgrade))
         .route("/", get(handshake::upgrade))
@@ -108,6 +109,7 @@ pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super:
         .layer(middleware::map_request(rest::paths::canonical_path));
     super::Built {
         router,
+        api,
         closer: Some(async move { hub.close_all(Duration::from_secs(5)).await }.boxed()),
     }
 }

@@ -11,6 +11,7 @@ use axum::{
 };
 use entity::{conversations, users};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::core::bus::MessageOut;
 use crate::profiles::kit::timestamp;
@@ -77,10 +78,55 @@ pub fn fail(status: StatusCode, message: &str) -> Response {
     (status, Json(body)).into_response()
 }
 
+/// The envelopes as the OpenAPI document shows them: one schema per `data`
+/// (the answers themselves are made by [`answer`] and [`fail`]).
+macro_rules! documented_envelopes {
+    ($($name:ident($data:ty): $doc:literal;)*) => {$(
+        #[doc = $doc]
+        #[derive(Serialize, ToSchema)]
+        #[serde(rename_all = "camelCase")]
+        #[allow(dead_code, reason = "only described, for the OpenAPI document")]
+        pub struct $name {
+            /// The HTTP status again.
+            status_code: u16,
+            data: $data,
+            message: String,
+            success: bool,
+        }
+    )*};
+}
+
+documented_envelopes! {
+    RoomAnswer(RoomOut): "`{statusCode, data: room, message, success: true}`.";
+    SignedInAnswer(SignedIn): "`{statusCode, data: {userData, accessToken}, message, success: true}`.";
+    CollegesAnswer(Vec<String>): "`{statusCode: 200, data: [], message, success: true}`: no colleges.";
+    ChatListAnswer(Vec<ChatList>): "`{statusCode: 200, data: [{_id, profile, chatData}], message, success: true}`.";
+    RoomUsersAnswer(Vec<RoomUsers>): "`{statusCode: 200, data: [room with ChatUsers], message, success: true}`.";
+    ConnectAnswer(ConnectOut): "`{statusCode: 200, data: {room..., token}, message, success: true}`.";
+}
+
+/// The error envelope as the OpenAPI document shows it: `{statusCode, data:
+/// null, message, success: false, errors: []}` ([`fail`]).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code, reason = "only described, for the OpenAPI document")]
+pub struct Failure {
+    /// The HTTP status again.
+    status_code: u16,
+    /// Always null.
+    #[schema(value_type = Option<String>)]
+    data: (),
+    message: String,
+    /// Always false.
+    success: bool,
+    /// Always empty.
+    errors: Vec<String>,
+}
+
 // ---- REST out.
 
 /// A room: `{_id, roomName, AdminId, createdAt, updatedAt}`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct RoomOut {
     #[serde(rename = "_id")]
     pub id: String,
@@ -108,7 +154,7 @@ impl RoomOut {
 
 /// `connectChat`'s answer: the room and the chat token (also set as the cookie),
 /// for clients that pass it as `?token=`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ConnectOut {
     #[serde(flatten)]
     pub room: RoomOut,
@@ -116,7 +162,7 @@ pub struct ConnectOut {
 }
 
 /// A user as others see them (no email, no password): `{_id, name, createdAt}`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct MemberOut {
     #[serde(rename = "_id")]
     pub id: String,
@@ -141,7 +187,7 @@ impl MemberOut {
 /// `_id` stays for clients written against the document. chatwire keeps no
 /// phone number or address: they are empty strings (strings, as the original's,
 /// so the page stores no "undefined").
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct UserData {
     #[serde(rename = "_id")]
     pub underscore_id: String,
@@ -174,7 +220,7 @@ impl UserData {
 }
 
 /// Sign-up's and login's `data`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct SignedIn {
     #[serde(rename = "userData")]
     pub user_data: UserData,
@@ -183,7 +229,7 @@ pub struct SignedIn {
 }
 
 /// One room in `getChat`'s `chatData`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ChatRef {
     #[serde(rename = "_id")]
     pub id: String,
@@ -192,7 +238,7 @@ pub struct ChatRef {
 }
 
 /// `getChat`'s one entry: the caller and their rooms.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ChatList {
     #[serde(rename = "_id")]
     pub id: String,
@@ -202,7 +248,7 @@ pub struct ChatList {
 }
 
 /// `ChatQuery` GET's entry: the room, its users, and (members only) its history.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct RoomUsers {
     #[serde(rename = "_id")]
     pub id: String,
@@ -219,7 +265,7 @@ pub struct RoomUsers {
 }
 
 /// A stored message in the frame's shape, with its times (room history).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct HistoryEntry {
     #[serde(rename = "MessageId")]
     pub message_id: String,
@@ -254,7 +300,7 @@ impl HistoryEntry {
 
 // ---- REST in: every field optional, so a missing one gets this profile's answer.
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateChatBody {
     pub room_name: Option<String>,
@@ -265,7 +311,7 @@ pub struct CreateChatBody {
 /// fields are ignored). The other spellings of the name are fields of their own,
 /// not serde aliases: with an alias, a body carrying two spellings is refused as
 /// a "duplicate field". The first one present wins.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct RegisterBody {
     pub name: Option<String>,
     pub username: Option<String>,
@@ -279,7 +325,7 @@ pub struct RegisterBody {
 
 /// Login. The original's page also sends `role` (Student, College or
 /// Examiner): chatwire's accounts have no such roles, so it is not used.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct LoginBody {
     pub email: Option<String>,
     pub password: Option<String>,

@@ -2,32 +2,35 @@
 //! one gets the profile's own answer instead of a generic 422.
 
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::profiles::kit::present;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct SignupBody {
     pub name: Option<String>,
     pub email: Option<String>,
     pub password: Option<String>,
+    /// `app`: the mail carries a code to type in the app; anything else: a link.
     pub source: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct LoginBody {
     pub email: Option<String>,
     pub password: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct ResendBody {
     pub email: Option<String>,
+    /// `app`: the mail carries a code to type in the app; anything else: a link.
     pub source: Option<String>,
 }
 
 /// `/update-access-token`. Two fields rather than a serde alias: with an alias,
 /// a body carrying both spellings is refused as a "duplicate field".
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct UpdateAccessBody {
     /// Spelled as the original client spells it; wins when both are sent.
     #[serde(rename = "acessToken")]
@@ -44,22 +47,37 @@ impl UpdateAccessBody {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct VerifyQuery {
+    /// The account's email.
     pub email: Option<String>,
+    /// The token of the verification mail's link (or its code).
     pub token: Option<String>,
+    /// `app`: answer JSON (`{success:1, message}`) instead of the web page.
     pub source: Option<String>,
 }
 
 /// `{success, message}` answers (success is a number in this API).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Outcome {
     pub success: i32,
     pub message: &'static str,
 }
 
+/// A refusal of the REST routes (`error.rs`): `{success, message}` with the
+/// original's numeric `success` (0, -1 or -2); a login without email or
+/// password says `msg` instead of `message`, and `/update-access-token` answers
+/// `{message}` alone. Only described, for the OpenAPI document.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Refusal {
+    pub success: Option<i32>,
+    pub message: Option<String>,
+    pub msg: Option<String>,
+}
+
 /// `{message}` answers (logout, update-access-token).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Note {
     pub message: &'static str,
 }

@@ -16,8 +16,9 @@ use super::super::{
     Ctx,
     error::ApiError,
     wire::{
-        CHAT_COOKIE, ChatList, ChatRef, ConnectOut, CreateChatBody, HistoryEntry, MemberOut,
-        RoomOut, RoomUsers, UserData, id, ok,
+        CHAT_COOKIE, ChatList, ChatListAnswer, ChatRef, ConnectAnswer, ConnectOut, CreateChatBody,
+        Failure, HistoryEntry, MemberOut, RoomAnswer, RoomOut, RoomUsers, RoomUsersAnswer,
+        UserData, id, ok,
     },
 };
 use super::extract::{Body, Caller, RoomName};
@@ -31,6 +32,18 @@ use crate::profiles::kit::{PageAsk, auth_cookie};
 
 /// POST `createChat {roomName}`: creates the room, or joins the caller to the
 /// room of that name (the document's "if the room exists, updates it").
+#[utoipa::path(
+    post, path = "/api/v1/chat/createChat", tag = "chat",
+    security(("bearer" = []), ("tokenQuery" = []), ("accessCookie" = [])),
+    request_body = CreateChatBody,
+    responses(
+        (status = 200, description = "\"chat room created\" (or joined)", body = RoomAnswer),
+        (status = 400, description = "Not JSON, or no `roomName`", body = Failure),
+        (status = 401, description = "\"Unauthorized request\": no token, or a bad one", body = Failure),
+        (status = 429, description = "Over the address's request budget (`Retry-After`)", body = Failure,
+            headers(("Retry-After" = u64, description = "seconds"))),
+    )
+)]
 pub async fn create(
     State(ctx): State<Arc<Ctx>>,
     Caller(user): Caller,
@@ -45,6 +58,17 @@ pub async fn create(
 }
 
 /// GET `getChat`: the caller and their rooms, oldest first; 404 when none.
+#[utoipa::path(
+    get, path = "/api/v1/chat/getChat", tag = "chat",
+    security(("bearer" = []), ("tokenQuery" = []), ("accessCookie" = [])),
+    responses(
+        (status = 200, description = "The caller and their rooms", body = ChatListAnswer),
+        (status = 401, description = "\"Unauthorized request\": no token, or a bad one", body = Failure),
+        (status = 404, description = "\"no chat room currently\"", body = Failure),
+        (status = 429, description = "Over the address's request budget (`Retry-After`)", body = Failure,
+            headers(("Retry-After" = u64, description = "seconds"))),
+    )
+)]
 pub async fn list(State(ctx): State<Arc<Ctx>>, Caller(user): Caller) -> Result<Response, ApiError> {
     let rooms = rooms::of_user(&ctx.core, user.id).await?;
     if rooms.is_empty() {
@@ -70,6 +94,18 @@ pub async fn list(State(ctx): State<Arc<Ctx>>, Caller(user): Caller) -> Result<R
 }
 
 /// POST `ChatQuery/{room}`: joins the room (joining twice is no error).
+#[utoipa::path(
+    post, path = "/api/v1/chat/ChatQuery/{room}", tag = "chat",
+    security(("bearer" = []), ("tokenQuery" = []), ("accessCookie" = [])),
+    params(("room" = String, Path, description = "The room's name (any case)")),
+    responses(
+        (status = 200, description = "\"user joined chat\" (joining twice is no error)", body = RoomAnswer),
+        (status = 401, description = "\"Unauthorized request\": no token, or a bad one", body = Failure),
+        (status = 404, description = "No such room", body = Failure),
+        (status = 429, description = "Over the address's request budget (`Retry-After`)", body = Failure,
+            headers(("Retry-After" = u64, description = "seconds"))),
+    )
+)]
 pub async fn join(
     State(ctx): State<Arc<Ctx>>,
     Caller(user): Caller,
@@ -80,6 +116,18 @@ pub async fn join(
 }
 
 /// PUT `ChatQuery/{room}`: leaves the room (leaving one is not in is no error).
+#[utoipa::path(
+    put, path = "/api/v1/chat/ChatQuery/{room}", tag = "chat",
+    security(("bearer" = []), ("tokenQuery" = []), ("accessCookie" = [])),
+    params(("room" = String, Path, description = "The room's name (any case)")),
+    responses(
+        (status = 200, description = "\"user removed\" (leaving a room one is not in is no error)", body = RoomAnswer),
+        (status = 401, description = "\"Unauthorized request\": no token, or a bad one", body = Failure),
+        (status = 404, description = "No such room", body = Failure),
+        (status = 429, description = "Over the address's request budget (`Retry-After`)", body = Failure,
+            headers(("Retry-After" = u64, description = "seconds"))),
+    )
+)]
 pub async fn leave(
     State(ctx): State<Arc<Ctx>>,
     Caller(user): Caller,
@@ -94,6 +142,25 @@ pub async fn leave(
 /// `?before=` (a `MessageId` as the history shows it) and `?limit=` ask for
 /// another page of it (an extension, issue 14); a non-member who asks for one is
 /// refused (409) rather than answered without `messages`.
+#[utoipa::path(
+    get, path = "/api/v1/chat/ChatQuery/{room}", tag = "chat",
+    security(("bearer" = []), ("tokenQuery" = []), ("accessCookie" = [])),
+    params(
+        ("room" = String, Path, description = "The room's name (any case)"),
+        ("after" = Option<String>, Query, description = "Newer than this `MessageId`"),
+        ("before" = Option<String>, Query, description = "Older than this `MessageId`"),
+        ("limit" = Option<u64>, Query, description = "At most `HISTORY_PAGE` (its default)"),
+    ),
+    responses(
+        (status = 200, description = "The room with its users; members also get its history (`messages`)", body = RoomUsersAnswer),
+        (status = 400, description = "A bad cursor or limit", body = Failure),
+        (status = 401, description = "\"Unauthorized request\": no token, or a bad one", body = Failure),
+        (status = 404, description = "No such room", body = Failure),
+        (status = 409, description = "A non-member asked for a history page", body = Failure),
+        (status = 429, description = "Over the address's request budget (`Retry-After`)", body = Failure,
+            headers(("Retry-After" = u64, description = "seconds"))),
+    )
+)]
 pub async fn users(
     State(ctx): State<Arc<Ctx>>,
     Caller(user): Caller,
@@ -147,6 +214,20 @@ async fn bound(
 /// POST `connectChat/{room}`: checks membership (409 otherwise) and sets the
 /// `UserChatToken` cookie, a token that admits the user to this room's WebSocket
 /// only; the token is also in `data.token`.
+#[utoipa::path(
+    post, path = "/api/v1/chat/connectChat/{room}", tag = "chat",
+    security(("bearer" = []), ("tokenQuery" = []), ("accessCookie" = [])),
+    params(("room" = String, Path, description = "The room's name (any case)")),
+    responses(
+        (status = 200, description = "\"Token create succesfuly\": the chat token, also set as the `UserChatToken` cookie", body = ConnectAnswer,
+            headers(("Set-Cookie" = String, description = "`UserChatToken` (httpOnly)"))),
+        (status = 401, description = "\"Unauthorized request\": no token, or a bad one", body = Failure),
+        (status = 404, description = "No such room", body = Failure),
+        (status = 409, description = "\"user don't have access to chat\": not a member", body = Failure),
+        (status = 429, description = "Over the address's request budget (`Retry-After`)", body = Failure,
+            headers(("Retry-After" = u64, description = "seconds"))),
+    )
+)]
 pub async fn connect(
     State(ctx): State<Arc<Ctx>>,
     Caller(user): Caller,
@@ -172,4 +253,100 @@ pub async fn connect(
         ok(data, "Token create succesfuly"),
     )
         .into_response())
+}
+
+// The same routes for a room named `College/Branch` (two path segments).
+
+#[utoipa::path(
+    post, path = "/api/v1/chat/ChatQuery/{college}/{branch}", tag = "chat",
+    security(("bearer" = []), ("tokenQuery" = []), ("accessCookie" = [])),
+    params(("college" = String, Path, description = "First part of the room name `College/Branch`"),
+        ("branch" = String, Path, description = "Second part of the room name")),
+    responses(
+        (status = 200, description = "\"user joined chat\" (joining twice is no error)", body = RoomAnswer),
+        (status = 401, description = "\"Unauthorized request\": no token, or a bad one", body = Failure),
+        (status = 404, description = "No such room", body = Failure),
+        (status = 429, description = "Over the address's request budget (`Retry-After`)", body = Failure,
+            headers(("Retry-After" = u64, description = "seconds"))),
+    )
+)]
+pub async fn join_branch(
+    ctx: State<Arc<Ctx>>,
+    caller: Caller,
+    name: RoomName,
+) -> Result<Response, ApiError> {
+    join(ctx, caller, name).await
+}
+
+#[utoipa::path(
+    put, path = "/api/v1/chat/ChatQuery/{college}/{branch}", tag = "chat",
+    security(("bearer" = []), ("tokenQuery" = []), ("accessCookie" = [])),
+    params(("college" = String, Path, description = "First part of the room name `College/Branch`"),
+        ("branch" = String, Path, description = "Second part of the room name")),
+    responses(
+        (status = 200, description = "\"user removed\" (leaving a room one is not in is no error)", body = RoomAnswer),
+        (status = 401, description = "\"Unauthorized request\": no token, or a bad one", body = Failure),
+        (status = 404, description = "No such room", body = Failure),
+        (status = 429, description = "Over the address's request budget (`Retry-After`)", body = Failure,
+            headers(("Retry-After" = u64, description = "seconds"))),
+    )
+)]
+pub async fn leave_branch(
+    ctx: State<Arc<Ctx>>,
+    caller: Caller,
+    name: RoomName,
+) -> Result<Response, ApiError> {
+    leave(ctx, caller, name).await
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/chat/ChatQuery/{college}/{branch}", tag = "chat",
+    security(("bearer" = []), ("tokenQuery" = []), ("accessCookie" = [])),
+    params(
+        ("college" = String, Path, description = "First part of the room name `College/Branch`"),
+        ("branch" = String, Path, description = "Second part of the room name"),
+        ("after" = Option<String>, Query, description = "Newer than this `MessageId`"),
+        ("before" = Option<String>, Query, description = "Older than this `MessageId`"),
+        ("limit" = Option<u64>, Query, description = "At most `HISTORY_PAGE` (its default)"),
+    ),
+    responses(
+        (status = 200, description = "The room with its users; members also get its history (`messages`)", body = RoomUsersAnswer),
+        (status = 400, description = "A bad cursor or limit", body = Failure),
+        (status = 401, description = "\"Unauthorized request\": no token, or a bad one", body = Failure),
+        (status = 404, description = "No such room", body = Failure),
+        (status = 409, description = "A non-member asked for a history page", body = Failure),
+        (status = 429, description = "Over the address's request budget (`Retry-After`)", body = Failure,
+            headers(("Retry-After" = u64, description = "seconds"))),
+    )
+)]
+pub async fn users_branch(
+    ctx: State<Arc<Ctx>>,
+    caller: Caller,
+    name: RoomName,
+    query: RawQuery,
+) -> Result<Response, ApiError> {
+    users(ctx, caller, name, query).await
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/chat/connectChat/{college}/{branch}", tag = "chat",
+    security(("bearer" = []), ("tokenQuery" = []), ("accessCookie" = [])),
+    params(("college" = String, Path, description = "First part of the room name `College/Branch`"),
+        ("branch" = String, Path, description = "Second part of the room name")),
+    responses(
+        (status = 200, description = "\"Token create succesfuly\": the chat token, also set as the `UserChatToken` cookie", body = ConnectAnswer,
+            headers(("Set-Cookie" = String, description = "`UserChatToken` (httpOnly)"))),
+        (status = 401, description = "\"Unauthorized request\": no token, or a bad one", body = Failure),
+        (status = 404, description = "No such room", body = Failure),
+        (status = 409, description = "\"user don't have access to chat\": not a member", body = Failure),
+        (status = 429, description = "Over the address's request budget (`Retry-After`)", body = Failure,
+            headers(("Retry-After" = u64, description = "seconds"))),
+    )
+)]
+pub async fn connect_branch(
+    ctx: State<Arc<Ctx>>,
+    caller: Caller,
+    name: RoomName,
+) -> Result<Response, ApiError> {
+    connect(ctx, caller, name).await
 }

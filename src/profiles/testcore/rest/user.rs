@@ -22,7 +22,8 @@ use super::super::{
     Ctx,
     error::ApiError,
     wire::{
-        ACCESS_COOKIE, LoginBody, REFRESH_COOKIE, RegisterBody, SignedIn, UserData, answer, ok,
+        ACCESS_COOKIE, CollegesAnswer, Failure, LoginBody, REFRESH_COOKIE, RegisterBody, SignedIn,
+        SignedInAnswer, UserData, answer, ok,
     },
 };
 use super::extract::Body;
@@ -30,6 +31,18 @@ use crate::core::{Error, identity::accounts, identity::auth};
 use crate::profiles::kit::{auth_cookie, present};
 
 /// POST `signup`, the original's route: 201 "User create successfuly".
+#[utoipa::path(
+    post, path = "/api/v1/user/signup", tag = "user",
+    request_body = RegisterBody,
+    responses(
+        (status = 201, description = "Created (verified at once) and signed in", body = SignedInAnswer,
+            headers(("Set-Cookie" = String, description = "`accessToken` and `refreshToken` (httpOnly)"))),
+        (status = 400, description = "Not JSON, or no name, email or password", body = Failure),
+        (status = 409, description = "\"user already exists\"", body = Failure),
+        (status = 429, description = "Over the address's request budget (`Retry-After`)", body = Failure,
+            headers(("Retry-After" = u64, description = "seconds"))),
+    )
+)]
 pub async fn signup(
     State(ctx): State<Arc<Ctx>>,
     Body(b): Body<RegisterBody>,
@@ -39,6 +52,18 @@ pub async fn signup(
 }
 
 /// POST `register`, the name chatwire's document gave it: 200.
+#[utoipa::path(
+    post, path = "/api/v1/user/register", tag = "user",
+    request_body = RegisterBody,
+    responses(
+        (status = 200, description = "Created (verified at once) and signed in", body = SignedInAnswer,
+            headers(("Set-Cookie" = String, description = "`accessToken` and `refreshToken` (httpOnly)"))),
+        (status = 400, description = "Not JSON, or no name, email or password", body = Failure),
+        (status = 409, description = "\"user already exists\"", body = Failure),
+        (status = 429, description = "Over the address's request budget (`Retry-After`)", body = Failure,
+            headers(("Retry-After" = u64, description = "seconds"))),
+    )
+)]
 pub async fn register(
     State(ctx): State<Arc<Ctx>>,
     Body(b): Body<RegisterBody>,
@@ -49,6 +74,14 @@ pub async fn register(
 
 /// GET `signup`: the colleges a student may pick on the form. chatwire has no
 /// colleges, so the list is empty (the form then offers none).
+#[utoipa::path(
+    get, path = "/api/v1/user/signup", tag = "user",
+    responses(
+        (status = 200, description = "The colleges of the sign-up form: none", body = CollegesAnswer),
+        (status = 429, description = "Over the address's request budget (`Retry-After`)", body = Failure,
+            headers(("Retry-After" = u64, description = "seconds"))),
+    )
+)]
 pub async fn colleges() -> Response {
     ok([(); 0], "Successfull")
 }
@@ -86,6 +119,17 @@ async fn create(ctx: &Ctx, b: RegisterBody) -> Result<users::Model, ApiError> {
 
 /// POST `login`: a wrong password, an unknown email and an organization
 /// (orgchat) account are all 401 "invalid credentials".
+#[utoipa::path(
+    post, path = "/api/v1/user/login", tag = "user",
+    request_body = LoginBody,
+    responses(
+        (status = 200, description = "Signed in", body = SignedInAnswer, headers(("Set-Cookie" = String, description = "`accessToken` and `refreshToken` (httpOnly)"))),
+        (status = 400, description = "Not JSON, or no email or password", body = Failure),
+        (status = 401, description = "\"invalid credentials\"", body = Failure),
+        (status = 429, description = "Over the address's request budget (`Retry-After`)", body = Failure,
+            headers(("Retry-After" = u64, description = "seconds"))),
+    )
+)]
 pub async fn login(
     State(ctx): State<Arc<Ctx>>,
     Body(b): Body<LoginBody>,
