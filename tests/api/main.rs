@@ -13,6 +13,7 @@ mod helpers;
 mod history_cursor;
 mod message_batches;
 mod message_budgets;
+mod openapi;
 mod ops;
 mod orgchat_core;
 mod orgchat_rest;

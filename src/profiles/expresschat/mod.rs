@@ -2,8 +2,9 @@
 //!
 //! REST (`rest.rs`, refusals in `error.rs`): POST /signup, POST /login,
 //! GET /verify (and /Verify), POST /logout, POST /resend,
-//! POST /update-access-token; with `CHATWIRE_DEMO_PAGE`, the demo chat page of
-//! `examples/web/` at GET /demo/.
+//! POST /update-access-token, each documented by its `#[utoipa::path]` (served
+//! at /openapi.json, Swagger UI at /docs); with `CHATWIRE_DEMO_PAGE`, the demo
+//! chat page of `examples/web/` at GET /demo/ (`demo.rs`).
 //!
 //! Handshake (`handshake.rs`): cookies `access_token`/`refresh_token` or query
 //! `accessToken`/`refreshToken`; never rejected: `auth-failure` then disconnect.
@@ -33,6 +34,7 @@
 //!
 //! Wire shapes (`wire.rs`): the REST bodies and every event's payload, in and out.
 
+mod demo;
 mod error;
 mod events;
 mod handlers;
@@ -71,7 +73,7 @@ pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super:
     });
     let (mut router, api) = rest::router(ctx).split_for_parts();
     if cfg.demo_page {
-        router = router.merge(rest::demo_page());
+        router = router.merge(demo::page());
     }
     let router = router
         .layer(tower_http::limit::RequestBodyLimitLayer::new(

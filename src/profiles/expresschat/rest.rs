@@ -5,14 +5,12 @@
 use std::{net::SocketAddr, sync::Arc};
 
 use axum::{
-    Json, Router,
+    Json,
     extract::{
         ConnectInfo, Query, State,
         rejection::{JsonRejection, QueryRejection},
     },
-    http::header::{CACHE_CONTROL, CONTENT_TYPE},
-    response::{Html, IntoResponse, Redirect, Response},
-    routing::get,
+    response::{Html, IntoResponse, Response},
 };
 use axum_extra::extract::cookie::{Cookie, CookieJar};
 
@@ -85,32 +83,6 @@ pub fn router(ctx: Arc<Ctx>) -> OpenApiRouter {
         .routes(routes!(resend))
         .routes(routes!(update_access_token))
         .with_state(ctx)
-}
-
-/// The demo chat page of `examples/web/` at `/demo/` (`CHATWIRE_DEMO_PAGE`). Its
-/// files are embedded at build time, so the binary serves them from any working
-/// directory; `/demo` itself redirects, so the page's relative links resolve.
-pub fn demo_page() -> Router {
-    macro_rules! web {
-        ($file:literal) => {
-            include_str!(concat!("../../../examples/web/", $file))
-        };
-    }
-    const HTML: &str = "text/html; charset=utf-8";
-    const CSS: &str = "text/css; charset=utf-8";
-    const JS: &str = "text/javascript; charset=utf-8";
-    const FILES: [(&str, &str, &str); 4] = [
-        ("/demo/", HTML, web!("index.html")),
-        ("/demo/style.css", CSS, web!("style.css")),
-        ("/demo/app.js", JS, web!("app.js")),
-        ("/demo/socket.io.min.js", JS, web!("socket.io.min.js")),
-    ];
-    let mut router = Router::new().route("/demo", get(|| async { Redirect::to("/demo/") }));
-    for (path, mime, body) in FILES {
-        let headers = [(CONTENT_TYPE, mime), (CACHE_CONTROL, "no-cache")];
-        router = router.route(path, get(move || async move { (headers, body) }));
-    }
-    router
 }
 
 /// A JSON body where a missing or malformed body reads as "no fields" (the
