@@ -69,3 +69,37 @@ pub fn secure(doc: &mut OpenApi, schemes: &[(&str, Scheme)]) {
         components.add_security_scheme(*name, scheme);
     }
 }
+
+/// Adds the answer to an unexpected failure (500 in the profile's refusal
+/// envelope, the schema named `envelope`; the cause stays in the server's log)
+/// to every operation that documents a refusal: any of them may meet a
+/// database error. Call it on the finished document (after every route).
+pub fn internal_errors(doc: &mut OpenApi, envelope: &str) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let response = ResponseBuilder::new()
+        .description("An unexpected failure (the cause is in the server's log)")
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name(envelope)))
+                .build(),
+        )
+        .build();
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for op in operations.into_iter().flatten() {
+            let responses = &mut op.responses.responses;
+            if responses.keys().any(|status| !status.starts_with('2')) {
+                responses
+                    .entry("500".to_owned())
+                    .or_insert_with(|| response.clone().into());
+            }
+        }
+    }
+}

@@ -241,7 +241,8 @@ async fn testcore_serves_exactly_its_document() {
 }
 
 /// Every listener's document names the profile, its auth schemes and error
-/// envelope, and every operation answers at least one refusal.
+/// envelope, and every operation (but two that cannot fail) documents at least
+/// one refusal and the 500 of an unexpected failure in that envelope.
 #[tokio::test]
 async fn documents_name_their_auth_and_refusals() {
     let app = app().await;
@@ -289,6 +290,14 @@ async fn documents_name_their_auth_and_refusals() {
             let open = (p == Profile::Chatsphere && path == "/api/health")
                 || (p == Profile::Expresschat && path == "/logout");
             assert!(open || refusals > 0, "{p}: {method} {path} has no refusal");
+            // An unexpected failure is the profile's envelope too.
+            if !open {
+                assert_eq!(
+                    op["responses"]["500"]["content"]["application/json"]["schema"]["$ref"],
+                    format!("#/components/schemas/{envelope}"),
+                    "{p}: {method} {path}: 500"
+                );
+            }
             // A route that names a security requirement names a known scheme.
             for req in op["security"].as_array().into_iter().flatten() {
                 for scheme in req.as_object().unwrap().keys() {

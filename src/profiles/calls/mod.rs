@@ -74,7 +74,8 @@ pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super:
         render::render(render_ctx.clone(), ev)
     });
     spawn_limiter_tidy(ctx.clone(), shutdown);
-    let (router, api) = rest::router(ctx).split_for_parts();
+    let (router, mut api) = rest::router(ctx).split_for_parts();
+    super::api_docs::internal_errors(&mut api, "RestError");
     let router = router
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             cfg.max_frame_bytes,

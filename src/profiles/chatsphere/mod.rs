@@ -80,7 +80,8 @@ pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super:
         async move { render::render(&ctx, ev).await }
     });
     let hub = ctx.hub.clone();
-    let (router, api) = rest::router().merge(accounts::router()).split_for_parts();
+    let (router, mut api) = rest::router().merge(accounts::router()).split_for_parts();
+    super::api_docs::internal_errors(&mut api, "ErrorBody");
     let router = router.fallback(handshake::upgrade).with_state(ctx).layer(
         tower_http::limit::RequestBodyLimitLayer::new(cfg.max_frame_bytes),
     );

@@ -71,7 +71,8 @@ pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super:
     kit::spawn_renderer("expresschat", &core, shutdown, move |ev| {
         render::render(render_ctx.clone(), ev)
     });
-    let (mut router, api) = rest::router(ctx).split_for_parts();
+    let (mut router, mut api) = rest::router(ctx).split_for_parts();
+    super::api_docs::internal_errors(&mut api, "Refusal");
     if cfg.demo_page {
         router = router.merge(demo::page());
     }

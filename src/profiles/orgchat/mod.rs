@@ -89,7 +89,8 @@ pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super:
     });
     forget_idle_budgets(ctx.limiter.clone(), shutdown);
     let hub = ctx.hub.clone();
-    let (router, api) = rest::router().split_for_parts();
+    let (router, mut api) = rest::router().split_for_parts();
+    super::api_docs::internal_errors(&mut api, "ErrorBody");
     let router = router
         .route("/", get(handshake::upgrade))
         .with_state(ctx)

@@ -91,7 +91,8 @@ pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super:
     });
     rest::rate_limit::spawn_sweeper(ctx.limiter.clone(), shutdown);
     let hub = ctx.hub.clone();
-    let (rest, api) = rest::router(ctx.clone()).split_for_parts();
+    let (rest, mut api) = rest::router(ctx.clone()).split_for_parts();
+    super::api_docs::internal_errors(&mut api, "Failure");
     let inner = Router::new()
         .merge(rest)
         .route("/ws1/", get(handshake::upgrade))
