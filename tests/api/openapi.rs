@@ -278,8 +278,11 @@ async fn documents_name_their_auth_and_refusals() {
             doc["components"]["schemas"].get(envelope).is_some(),
             "{p}: {envelope}"
         );
+        let mut ids = std::collections::BTreeSet::new();
         for (path, method) in operations(&doc) {
             let op = &doc["paths"][&path][&method];
+            let id = op["operationId"].as_str().unwrap_or_default().to_owned();
+            assert!(ids.insert(id.clone()), "{p}: operationId {id} twice");
             // Every route but chatsphere's health and expresschat's logout can refuse.
             let refusals = op["responses"]
                 .as_object()

@@ -31,6 +31,10 @@ export class Checker {
     this.doc = doc;
     this.ajv = new Ajv2020({ strict: false, allErrors: true });
     addFormats(this.ajv);
+    // utoipa's formats of unsigned integers (its `minimum: 0` says the same).
+    for (const f of ["uint8", "uint16", "uint32", "uint64"]) {
+      this.ajv.addFormat(f, { type: "number", validate: (n) => Number.isInteger(n) && n >= 0 });
+    }
     this.validators = new Map();
     /** "METHOD template" -> statuses seen */
     this.seen = new Map();

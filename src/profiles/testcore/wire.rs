@@ -105,6 +105,13 @@ documented_envelopes! {
     ConnectAnswer(ConnectOut): "`{statusCode: 200, data: {room..., token}, message, success: true}`.";
 }
 
+/// The schema of a value that is always `null`.
+fn null() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::Null)
+        .build()
+}
+
 /// The error envelope as the OpenAPI document shows it: `{statusCode, data:
 /// null, message, success: false, errors: []}` ([`fail`]).
 #[derive(Serialize, ToSchema)]
@@ -114,7 +121,7 @@ pub struct Failure {
     /// The HTTP status again.
     status_code: u16,
     /// Always null.
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = null)]
     data: (),
     message: String,
     /// Always false.
