@@ -202,7 +202,8 @@ async fn login(
     responses(
         (status = 200, description = "The \"Email verified\" page (and the session cookies, the first time); \
             with `source=app`, `{success:1, \"Email verified successfully\"}`",
-            content((String = "text/html"), (Outcome = "application/json"))),
+            content((String = "text/html"), (Outcome = "application/json")),
+            headers(("Set-Cookie" = String, description = "`access_token` and `refresh_token` (httpOnly), the first time a link is followed"))),
         (status = 400, description = "`success:0`: no email or token, or a wrong or expired token", body = Refusal),
     )
 )]
