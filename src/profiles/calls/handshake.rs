@@ -11,11 +11,11 @@ use socketioxide::extract::{SocketRef, TryData};
 use tokio::sync::Mutex;
 
 use super::{
-    Ctx,
+    Ctx, SPACE,
     error::Refusal,
     wire::{Connected, Join, id_str},
 };
-use crate::core::{Error, Result, calls, identity::accounts, identity::auth, presence};
+use crate::core::{Error, Result, calls, identity::auth, presence};
 use crate::profiles::kit::{self, Id};
 use crate::transport::socketio::{self, Inbound, emit};
 
@@ -97,13 +97,12 @@ async fn handshake(ctx: &Ctx, socket: &SocketRef, auth: Option<Value>) -> Result
     Ok(())
 }
 
-/// The user of a valid access token, if they belong to this profile's space.
+/// The user of a valid access token of this profile's space, if verified.
 pub async fn authenticate(ctx: &Ctx, token: &str) -> Result<users::Model> {
-    let id = auth::verify_access(&ctx.core, token).map_err(|_| Error::AuthRequired)?;
-    match accounts::get(&ctx.core, id).await {
-        Ok(u) if u.organization_id.is_none() && u.email_verified => Ok(u),
-        Ok(_) | Err(Error::NotFound(_)) => Err(Error::AuthRequired),
-        Err(e) => Err(e),
+    match auth::access_user(&ctx.core, SPACE, token).await {
+        Ok(u) if u.email_verified => Ok(u),
+        Ok(_) => Err(Error::AuthRequired),
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -7,10 +7,8 @@ use std::sync::Arc;
 
 use socketioxide::extract::SocketRef;
 
-use super::{Ctx, events, wire::*};
-use crate::core::{
-    Result, conversations, identity::accounts, identity::auth, model::Kind, presence,
-};
+use super::{Ctx, SPACE, events, wire::*};
+use crate::core::{Result, conversations, identity::auth, model::Kind, presence};
 use crate::profiles::kit;
 use crate::transport::socketio::{self, emit};
 
@@ -71,24 +69,30 @@ fn credentials(socket: &SocketRef) -> (Option<String>, Option<String>) {
 
 /// The session of a good access token, or of a good refresh token when the
 /// access token has expired or is absent (with a new access token for the
-/// client). The user must still exist and be verified.
+/// client). Both must be of this profile's space, and the user must still
+/// exist, be of that space and be verified.
 async fn authenticate(
     ctx: &Ctx,
     access: Option<String>,
     refresh: Option<String>,
 ) -> Option<Session> {
-    let (user_id, new_access) = match access.as_deref().map(|t| auth::verify_access(&ctx.core, t)) {
-        Some(Ok(user_id)) => (user_id, None),
-        Some(Err(auth::AccessError::Expired)) | None => {
-            let (user_id, token) = auth::access_from_refresh(&ctx.core, &refresh?).await.ok()?;
-            (user_id, Some(token))
-        }
-        Some(Err(auth::AccessError::Invalid)) => return None,
+    let checked = match access.as_deref() {
+        Some(t) => Some(auth::access_user(&ctx.core, SPACE, t).await),
+        None => None,
     };
-    let user = accounts::get(&ctx.core, user_id)
-        .await
-        .ok()
-        .filter(|u| u.email_verified)?;
+    let (user, new_access) = match checked {
+        Some(Ok(user)) => (user, None),
+        Some(Err(auth::AccessError::Expired)) | None => {
+            let (user, token) = auth::access_from_refresh(&ctx.core, SPACE, &refresh?)
+                .await
+                .ok()?;
+            (user, Some(token))
+        }
+        Some(Err(auth::AccessError::Invalid | auth::AccessError::Failed(_))) => return None,
+    };
+    if !user.email_verified {
+        return None;
+    }
     Some(Session {
         user: Arc::new(user),
         new_access,

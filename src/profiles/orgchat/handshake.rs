@@ -28,7 +28,7 @@ use super::{
     events,
     wire::ErrorBody,
 };
-use crate::core::{identity::auth, identity::organizations, presence};
+use crate::core::{identity::organizations, presence};
 use crate::profiles::kit::request_token;
 use crate::transport::{socketio, ws};
 
@@ -78,11 +78,10 @@ fn refused(status: StatusCode, message: &str) -> Response {
 /// else the refusal's text.
 async fn member(ctx: &Ctx, token: Option<&str>) -> Result<i64, &'static str> {
     let token = token.ok_or(NO_TOKEN)?;
-    let user_id = auth::verify_access(&ctx.core, token).map_err(|_| BAD_TOKEN)?;
-    organizations::member(&ctx.core, user_id)
+    let member = organizations::member_of_token(&ctx.core, token)
         .await
         .map_err(|_| BAD_TOKEN)?;
-    Ok(user_id)
+    Ok(member.id())
 }
 
 // ---- Socket.IO.
