@@ -147,14 +147,10 @@ const sockets = {
   },
   calls: {
     async "handshake auth.token"(t) {
-      const s = makeSocket(url("calls"), undefined, { auth: { token: t } });
-      const first = s.rec.nextOf(["$connect", "$connect_error"], 5000);
-      s.connect();
-      const e = await first;
-      if (e.event === "$connect_error") return { accepted: false, refusal: e.args[0]?.message };
-      const hello = await s.rec.next("connected");
-      s.disconnect();
-      return { accepted: true, userId: hello.userId };
+      return callsHandshake({ auth: { token: t } });
+    },
+    async "handshake Bearer"(t) {
+      return callsHandshake({ headers: { authorization: `Bearer ${t}` } });
     },
     async "join {token}"(t) {
       const s = makeSocket(url("calls"));
@@ -175,18 +171,18 @@ const sockets = {
       return upgraded(() => rawClient(url("orgchat"), t, { via: "header" }));
     },
     async "Socket.IO auth.token"(t) {
-      try {
-        const c = await sioClient(url("orgchat"), t);
-        c.close();
-        return { accepted: true };
-      } catch (e) {
-        return { accepted: false, refusal: e.message };
-      }
+      return orgchatSio(t, "auth");
+    },
+    async "Socket.IO ?token="(t) {
+      return orgchatSio(t, "query");
     },
   },
   chatsphere: {
     async "WebSocket ?token="(t) {
       return upgraded(() => sphereSocket(url("chatsphere"), { query: `token=${encodeURIComponent(t)}` }));
+    },
+    async "WebSocket Bearer"(t) {
+      return upgraded(() => sphereSocket(url("chatsphere"), { headers: { authorization: `Bearer ${t}` } }));
     },
     async "WebSocket cookie"(t) {
       return upgraded(() => sphereSocket(url("chatsphere"), { headers: { cookie: `user_api_token=${t}` } }));
@@ -196,11 +192,37 @@ const sockets = {
     async "WebSocket ?token="(t) {
       return testcoreSocket(await tcClient(url("testcore"), { token: t }));
     },
+    async "WebSocket Bearer"(t) {
+      return testcoreSocket(await openSocket(wsUrl(url("testcore"), "/ws1/"), { headers: { authorization: `Bearer ${t}` } }));
+    },
     async "WebSocket accessToken cookie"(t) {
       return testcoreSocket(await tcClient(url("testcore"), { cookie: `accessToken=${t}` }));
     },
   },
 };
+
+/** calls: a handshake token lets the socket in at once (`connected`), else `connect_error`. */
+async function callsHandshake(opts) {
+  const s = makeSocket(url("calls"), undefined, opts);
+  const first = s.rec.nextOf(["$connect", "$connect_error"], 5000);
+  s.connect();
+  const e = await first;
+  if (e.event === "$connect_error") return { accepted: false, refusal: e.args[0]?.message };
+  const hello = await s.rec.next("connected");
+  s.disconnect();
+  return { accepted: true, userId: hello.userId };
+}
+
+/** orgchat over Socket.IO: in, or `connect_error` with its message. */
+async function orgchatSio(t, via) {
+  try {
+    const c = await sioClient(url("orgchat"), t, { via });
+    c.close();
+    return { accepted: true };
+  } catch (e) {
+    return { accepted: false, refusal: e.message };
+  }
+}
 
 /** expresschat never refuses a handshake: `user-id` (in) or `auth-failure` (out). */
 async function expresschatSocket({ cookie, query }) {
