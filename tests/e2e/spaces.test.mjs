@@ -17,6 +17,7 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
 import {
   startServer,
   closeAll,
@@ -54,6 +55,17 @@ let server;
 let clientToken; // chatsphere's first client token
 const url = (p) => server.urls[p];
 const FORGED = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.forged";
+// Known secrets, so the last test can sign tokens as chatwire did before tokens
+// carried their space.
+const ACCESS_SECRET = `spaces-e2e-access-${rand(12)}`;
+const REFRESH_SECRET = `spaces-e2e-refresh-${rand(12)}`;
+
+/** An HS256 JWT of `claims` signed with `secret`. */
+function jwt(claims, secret) {
+  const part = (o) => Buffer.from(JSON.stringify(o)).toString("base64url");
+  const body = `${part({ alg: "HS256", typ: "JWT" })}.${part(claims)}`;
+  return `${body}.${createHmac("sha256", secret).update(body).digest("base64url")}`;
+}
 
 
 after(async () => {
@@ -282,7 +294,13 @@ const forged = { rest: {}, sockets: {}, refresh: {} };
 
 before(async () => {
   server = await startServer(
-    { BCRYPT_COST: "4", TESTCORE_RATE_LIMIT: "100000", ORGCHAT_RATE_LIMIT_PER_MINUTE: "100000" },
+    {
+      BCRYPT_COST: "4",
+      TESTCORE_RATE_LIMIT: "100000",
+      ORGCHAT_RATE_LIMIT_PER_MINUTE: "100000",
+      JWT_ACCESS_SECRET: ACCESS_SECRET,
+      JWT_REFRESH_SECRET: REFRESH_SECRET,
+    },
     { waitFor: ALL_PROFILES },
   );
   clientToken = mintClientToken(server);
@@ -433,4 +451,36 @@ test("an expresschat (shared-space) account gets nothing on orgchat", async () =
     (e) => e.status,
   );
   assert.equal(raw, 401);
+});
+
+test("a token minted before spaces (no aud) works only in its user's own space", async () => {
+  const now = Math.floor(Date.now() / 1000);
+  const old = (id) => jwt({ sub: String(id), iat: now, exp: now + 600, typ: "access" }, ACCESS_SECRET);
+  const ex = await makeOn.expresschat();
+  const org = await makeOn.orgchat();
+  const [oldEx, oldOrg] = [old(ex.id), old(org.id)];
+
+  // The shared-space account's old token: in on expresschat, calls and testcore; out on orgchat.
+  assert.deepEqual(await sockets.expresschat.cookie(oldEx).then((s) => s.userId), `u${ex.id}`);
+  assert.ok(restOk("calls", await rest.calls(oldEx)));
+  assert.ok(restOk("testcore", await rest.testcore(oldEx)));
+  assert.deepEqual(shape(await rest.orgchat(oldEx)), forged.rest.orgchat);
+  assert.deepEqual(await sockets.orgchat["raw WebSocket ?token="](oldEx), { accepted: false, refusal: forged.sockets.orgchat["raw WebSocket ?token="] });
+
+  // The organization account's old token: in on orgchat only.
+  assert.ok(restOk("orgchat", await rest.orgchat(oldOrg)));
+  assert.equal((await sockets.orgchat["Socket.IO auth.token"](oldOrg)).accepted, true);
+  for (const via of ["cookie", "query"]) {
+    assert.deepEqual(await sockets.expresschat[via](oldOrg), { accepted: false, refusal: forged.sockets.expresschat[via] });
+  }
+  assert.deepEqual(shape(await rest.expresschat(oldOrg)), forged.rest.expresschat);
+  assert.deepEqual(shape(await rest.calls(oldOrg)), forged.rest.calls);
+  assert.deepEqual(shape(await rest.testcore(oldOrg)), forged.rest.testcore);
+
+  // Tokens minted now name their space.
+  const claims = (t) => JSON.parse(Buffer.from(t.split(".")[1], "base64url").toString());
+  assert.equal(claims(ex.access).aud, "chatwire:shared");
+  assert.equal(claims(ex.refresh).aud, "chatwire:shared");
+  assert.equal(claims(org.access).aud, "chatwire:organization");
+  assert.equal(claims(org.refresh).aud, "chatwire:organization");
 });
