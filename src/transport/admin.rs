@@ -235,6 +235,22 @@ impl Hub {
         self.rooms_changed(socket, rooms, "room_left");
     }
 
+    /// An operation's join: `socket` joins `room` (and the UI hears of it).
+    fn put_in(&self, socket: &SocketRef, room: &str) {
+        if !socket.rooms().iter().any(|r| r == room) {
+            socket.join(room.to_owned());
+            self.joined(socket, &[room.to_owned()]);
+        }
+    }
+
+    /// An operation's leave: `socket` leaves `room` (and the UI hears of it).
+    fn take_out(&self, socket: &SocketRef, room: &str) {
+        if socket.rooms().iter().any(|r| r == room) {
+            socket.leave(room.to_owned());
+            self.left(socket, &[room.to_owned()]);
+        }
+    }
+
     fn rooms_changed(&self, socket: &SocketRef, rooms: &[String], event: &'static str) {
         if rooms.is_empty() || !self.is_tracked(socket) {
             return;
@@ -554,7 +570,7 @@ async fn on_join(socket: SocketRef, TryData(args): TryData<Args>, ack: AckSender
         let hub = Hub::of(&socket).ok_or("admin UI is off")?;
         let targets = hub.targets(&nsp, filter.as_deref())?;
         for s in &targets {
-            super::socketio::join(s, [room.clone()]);
+            hub.put_in(s, &room);
         }
         Ok(targets.len())
     });
@@ -566,7 +582,7 @@ async fn on_leave(socket: SocketRef, TryData(args): TryData<Args>, ack: AckSende
         let hub = Hub::of(&socket).ok_or("admin UI is off")?;
         let targets = hub.targets(&nsp, filter.as_deref())?;
         for s in &targets {
-            super::socketio::leave(s, [room.clone()]);
+            hub.take_out(s, &room);
         }
         Ok(targets.len())
     });
