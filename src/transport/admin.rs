@@ -18,6 +18,8 @@
 //!   `(nsp, close, filter?)`, on the sockets in room `filter` (a socket id: every
 //!   socket is in its own id's room) or on every socket of `nsp`. An ack, when
 //!   asked for, says `{ok, sockets}` or `{ok: false, error}`; the UI asks none.
+//!   Any other event (the Node server's `emit`, a chat event) is refused the same
+//!   way and logged.
 //!
 //! Differences from the Node server (README, "Socket.IO admin UI"): no `EMIT`
 //! feature (forged chat events), no `event_received` / `event_sent` (they would
@@ -41,7 +43,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use socketioxide::{
     SocketIo,
-    extract::{AckSender, SocketRef, TryData},
+    extract::{AckSender, Event, SocketRef, TryData},
     socket::{DisconnectReason, Sid},
 };
 
@@ -202,7 +204,16 @@ impl Hub {
         };
         let shown = serialize(socket, &tracked);
         if let Ok(mut t) = self.tracked.lock() {
-            t.insert(key, tracked);
+            t.insert(key.clone(), tracked);
+        }
+        // Closed meanwhile: its disconnect handler may have looked before the
+        // insert, so it is taken back here (a socket is marked closed before its
+        // disconnect handler runs).
+        if !socket.connected() {
+            if let Ok(mut t) = self.tracked.lock() {
+                t.remove(&key);
+            }
+            return;
         }
         self.count("rawConnection", None);
         self.broadcast("socket_connected", &(shown, now_iso()));
@@ -413,6 +424,9 @@ fn spawn_stats(hub: Weak<Hub>) {
             if watched {
                 let stats = hub.stats();
                 hub.broadcast("server_stats", &stats);
+            } else if let Ok(mut events) = hub.events.lock() {
+                // Nobody watches: the counts would only pile up.
+                events.clear();
             }
         }
     });
@@ -494,6 +508,9 @@ async fn admin_connected(socket: SocketRef) {
     socket.on("join", on_join);
     socket.on("leave", on_leave);
     socket.on("_disconnect", on_disconnect);
+    socket.on_fallback(async |s: SocketRef, Event(event): Event, ack: AckSender| {
+        answer(&s, "unknown", Err(format!("unknown event {event:?}")), ack);
+    });
     socket.on_disconnect(async |s: SocketRef, reason: DisconnectReason| {
         if let Some(hub) = Hub::of(&s) {
             hub.disconnected(&s, reason);

@@ -274,6 +274,29 @@ test("the calls and orgchat listeners serve the admin UI too", async () => {
   o.disconnect();
 });
 
+test("admin sockets are no chat connections: not in namespace /, not counted, no chat events", async () => {
+  const base = server.urls.expresschat;
+  const gauge = async () => {
+    const m = (await get(base, "/metrics")).text.match(/^chatwire_connections\{profile="expresschat"\} (\d+)/m);
+    return m ? Number(m[1]) : 0;
+  };
+  const erin = await chatUser("Erin");
+  const before = await gauge();
+  const a = await admin(base);
+  const stats = await a.rec.next("server_stats");
+  const chatSockets = stats.namespaces.find((n) => n.name === "/").socketsCount;
+  const b = await admin(base);
+  const next = await b.rec.next("server_stats");
+  assert.equal(next.namespaces.find((n) => n.name === "/").socketsCount, chatSockets, "namespace / unchanged");
+  assert.equal(next.namespaces.find((n) => n.name === "/admin").socketsCount, 2);
+  assert.equal(await gauge(), before, "chatwire_connections unchanged");
+  // A chat event sent on /admin is not a chat event, nor is the Node server's `emit`.
+  assert.deepEqual(await a.timeout(3000).emitWithAck("fetch-user-details", {}), { ok: false, error: 'unknown event "fetch-user-details"' });
+  assert.deepEqual(await a.timeout(3000).emitWithAck("emit", "/", null, "receive-personal-message", {}), { ok: false, error: 'unknown event "emit"' });
+  assert.equal(a.rec.pending("user-details").length, 0);
+  for (const s of [a, b, erin.socket]) s.disconnect();
+});
+
 test("the page is served at /admin/ on the Socket.IO listeners", async () => {
   for (const p of ["expresschat", "calls", "orgchat"]) {
     const base = server.urls[p];
