@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use socketioxide::extract::SocketRef;
+use socketioxide::{extract::SocketRef, socket::DisconnectReason};
 
 use super::{Ctx, SPACE, events, wire::*};
 use crate::core::{Result, conversations, identity::auth, model::Kind, presence};
@@ -50,7 +50,7 @@ pub fn register(ctx: Arc<Ctx>) {
 async fn handshake(ctx: &Ctx, socket: &SocketRef) {
     let (access, refresh) = credentials(socket);
     if let Some(s) = authenticate(ctx, access, refresh).await {
-        socket.join(socketio::user_room(s.user.id));
+        socketio::join(socket, [socketio::user_room(s.user.id)]);
         socket.extensions.insert(s);
         socketio::prepare_inbox(socket, ctx.inbox_capacity);
     }
@@ -110,8 +110,8 @@ async fn connected(ctx: Arc<Ctx>, socket: SocketRef) {
     };
     metrics::gauge!("chatwire_connections", "profile" => "expresschat").increment(1.0);
     let dctx = ctx.clone();
-    socket.on_disconnect(async move |s: SocketRef| {
-        socketio::close_inbox(&s);
+    socket.on_disconnect(async move |s: SocketRef, reason: DisconnectReason| {
+        socketio::close_inbox(&s, reason);
         metrics::gauge!("chatwire_connections", "profile" => "expresschat").decrement(1.0);
         if let Some(sess) = s.extensions.get::<Session>() {
             let _ = presence::disconnected(&dctx.core, sess.user.id).await;
@@ -150,12 +150,7 @@ async fn join_chat_rooms(
     listed: &[i64],
     generation: u64,
 ) -> Result<()> {
-    socket.join(
-        listed
-            .iter()
-            .map(|&c| socketio::conv_room(c))
-            .collect::<Vec<_>>(),
-    );
+    socketio::join(socket, listed.iter().map(|&c| socketio::conv_room(c)));
     if ctx.core.members.generation() == generation {
         return Ok(());
     }
@@ -169,12 +164,8 @@ async fn join_chat_rooms(
         .filter(|c| !now.contains(c))
         .map(|&c| socketio::conv_room(c))
         .collect();
-    socket.leave(gone);
-    socket.join(
-        now.iter()
-            .map(|&c| socketio::conv_room(c))
-            .collect::<Vec<_>>(),
-    );
+    socketio::leave(socket, gone);
+    socketio::join(socket, now.iter().map(|&c| socketio::conv_room(c)));
     Ok(())
 }
 
