@@ -15,13 +15,16 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     config::{Config, Profile},
     core::CoreRef,
+    transport::envelope::{self, Envelope},
 };
 
-/// A profile ready to serve: its router, and what to await at shutdown to close
-/// its realtime connections cleanly.
+/// A profile ready to serve: its router, what to await at shutdown to close
+/// its realtime connections cleanly, and its REST refusal envelope (every
+/// error answer of its listener is put in it: `transport::envelope`).
 pub struct Built {
     pub router: axum::Router,
     pub closer: Option<BoxFuture<'static, ()>>,
+    pub envelope: Envelope,
 }
 
 /// Builds a profile's router (with the ops routes and CORS every listener has).
@@ -42,9 +45,12 @@ pub fn build(
         // The profile's router goes in as a fallback *service*, so its layers (the
         // Socket.IO layer above all) see every request that no ops route takes;
         // merged as routes, `/socket.io/` would match no route and answer 404.
-        router: crate::transport::http::ops_routes(core)
-            .fallback_service(built.router)
-            .layer(crate::transport::http::cors(cfg)),
+        router: envelope::layer(
+            crate::transport::http::ops_routes(core).fallback_service(built.router),
+            built.envelope,
+        )
+        .layer(crate::transport::http::cors(cfg)),
         closer: built.closer,
+        envelope: built.envelope,
     })
 }

@@ -133,6 +133,25 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The envelope of a refusal no handler wrote (an unknown route, another
+/// method, a body or URI over the limit, a path or query that does not parse):
+/// `{success:false, error:{code, message}}`, the code named after the status.
+pub fn envelope(status: StatusCode, message: &str) -> serde_json::Value {
+    let code = match status.as_u16() {
+        401 => "UNAUTHORIZED",
+        404 => "NOT_FOUND",
+        405 => "METHOD_NOT_ALLOWED",
+        413 => "PAYLOAD_TOO_LARGE",
+        414 => "URI_TOO_LONG",
+        415 => "UNSUPPORTED_MEDIA_TYPE",
+        429 => "RATE_LIMITED",
+        431 => "HEADERS_TOO_LARGE",
+        s if s >= 500 => "INTERNAL",
+        _ => "INVALID_DATA",
+    };
+    serde_json::json!({"success": false, "error": {"code": code, "message": message}})
+}
+
 #[derive(Serialize)]
 struct RestError {
     success: bool,

@@ -89,6 +89,7 @@ pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super:
         ));
     super::Built {
         router,
+        envelope: error::envelope,
         closer: Some(async move { hub.close_all(Duration::from_secs(5)).await }.boxed()),
     }
 }

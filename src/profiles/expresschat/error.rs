@@ -111,6 +111,13 @@ impl RestError {
     }
 }
 
+/// The envelope of a refusal no handler wrote (an unknown route, another
+/// method, a body or URI over the limit, a query that does not parse):
+/// `{success: -1, message}`, as the original's failures.
+pub fn envelope(_status: StatusCode, message: &str) -> serde_json::Value {
+    json!({"success": -1, "message": message})
+}
+
 impl IntoResponse for RestError {
     fn into_response(self) -> Response {
         let (status, body) = self.parts();

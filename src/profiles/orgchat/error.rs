@@ -65,6 +65,13 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The envelope of a refusal no handler wrote (an unknown route, another
+/// method, a body or URI over the limit, a path or query that does not
+/// parse): `{message}`, as every other refusal.
+pub fn envelope(_status: StatusCode, message: &str) -> serde_json::Value {
+    serde_json::json!({ "message": message })
+}
+
 fn status(e: &Error) -> StatusCode {
     match e {
         Error::AuthRequired | Error::InvalidCredentials => StatusCode::UNAUTHORIZED,

@@ -98,6 +98,7 @@ pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super:
         .layer(layer);
     super::Built {
         router,
+        envelope: error::envelope,
         closer: Some(
             async move {
                 io.close().await;

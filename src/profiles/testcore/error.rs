@@ -117,6 +117,19 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The envelope of a refusal no handler wrote (a body or URI over the limit, a
+/// query that does not parse): `{statusCode, data: null, message, success:
+/// false, errors: []}`, as every other refusal.
+pub fn envelope(status: StatusCode, message: &str) -> serde_json::Value {
+    serde_json::json!({
+        "statusCode": status.as_u16(),
+        "data": null,
+        "message": message,
+        "success": false,
+        "errors": [],
+    })
+}
+
 /// Why a frame or a connection was refused: the close code and reason.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Refusal {

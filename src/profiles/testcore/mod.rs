@@ -108,6 +108,7 @@ pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super:
         .layer(middleware::map_request(rest::paths::canonical_path));
     super::Built {
         router,
+        envelope: error::envelope,
         closer: Some(async move { hub.close_all(Duration::from_secs(5)).await }.boxed()),
     }
 }
