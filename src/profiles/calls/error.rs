@@ -29,6 +29,8 @@ pub enum ApiError {
     },
     /// 409 USER_EXISTS: registration with an email that is taken.
     UserExists,
+    /// 413 PAYLOAD_TOO_LARGE: a body over `MAX_FRAME_BYTES`.
+    TooLarge,
 }
 
 impl ApiError {
@@ -46,6 +48,13 @@ impl ApiError {
                     S::CONFLICT,
                     "USER_EXISTS",
                     "A user with this email already exists".into(),
+                );
+            }
+            ApiError::TooLarge => {
+                return (
+                    S::PAYLOAD_TOO_LARGE,
+                    "PAYLOAD_TOO_LARGE",
+                    "Request body too large".into(),
                 );
             }
             ApiError::Core { error, .. } => error,
@@ -91,7 +100,7 @@ impl ApiError {
     fn internal(&self) -> &'static str {
         match self {
             ApiError::Core { internal, .. } => internal,
-            ApiError::UserExists => "INTERNAL",
+            ApiError::UserExists | ApiError::TooLarge => "INTERNAL",
         }
     }
 }
@@ -105,9 +114,13 @@ impl From<Error> for ApiError {
     }
 }
 
-/// A body that is not the JSON the route expects is INVALID_DATA in the envelope.
+/// A body that is not the JSON the route expects is INVALID_DATA in the
+/// envelope; one over the size limit is PAYLOAD_TOO_LARGE.
 impl From<JsonRejection> for ApiError {
     fn from(e: JsonRejection) -> Self {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiError::TooLarge;
+        }
         Error::invalid(format!("invalid JSON body: {}", e.body_text())).into()
     }
 }

@@ -24,6 +24,8 @@ pub enum ApiError {
     Unauthorized(&'static str),
     /// 403: a refresh token that is unknown, spent, revoked or expired.
     BadRefreshToken,
+    /// 413: a body over `MAX_FRAME_BYTES`.
+    TooLarge,
 }
 
 pub type Result<T, E = ApiError> = std::result::Result<T, E>;
@@ -54,6 +56,10 @@ impl IntoResponse for ApiError {
             ApiError::BadRefreshToken => (
                 StatusCode::FORBIDDEN,
                 "Invalid or expired refresh token".to_owned(),
+            ),
+            ApiError::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Request body too large".to_owned(),
             ),
         };
         let mut r = (status, Json(ErrorBody { message: text })).into_response();

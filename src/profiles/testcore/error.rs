@@ -91,9 +91,13 @@ impl From<Error> for ApiError {
     }
 }
 
-/// A body that is not the JSON the route expects: 400, as every other error.
+/// A body that is not the JSON the route expects: 400, as every other error;
+/// one over the size limit: 413.
 impl From<JsonRejection> for ApiError {
-    fn from(_: JsonRejection) -> ApiError {
+    fn from(e: JsonRejection) -> ApiError {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiError::new(e.status(), "INVALID_DATA", "Request body too large");
+        }
         Error::invalid("Invalid JSON body").into()
     }
 }
