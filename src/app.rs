@@ -220,6 +220,7 @@ pub async fn start_with(
         closers.push(built.closer);
         let listener = Guarded::new(listener, built.envelope, shutdown.clone(), lingering.clone());
         let drained = listener.drained();
+        let token = shutdown.clone();
         servers.push(tokio::spawn(async move {
             // Small frames go out at once: with Nagle's algorithm a frame written
             // right after another waited for the peer's delayed ACK (up to 40 ms),
@@ -233,11 +234,10 @@ pub async fn start_with(
             // every request it has begun finish (hyper's graceful shutdown:
             // no keep-alive after the answer) and returns when the last
             // connection closed.
+            let router = crate::transport::http::close_when(built.router, token);
             let result = axum::serve(
                 listener,
-                built
-                    .router
-                    .into_make_service_with_connect_info::<SocketAddr>(),
+                router.into_make_service_with_connect_info::<SocketAddr>(),
             )
             .with_graceful_shutdown(drained.cancelled_owned())
             .await;

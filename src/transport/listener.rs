@@ -19,9 +19,12 @@
 //!   [`LINGER_BYTES`], before closing.
 //! - **Draining the accept queue at shutdown.** Connections the kernel already
 //!   accepted are served rather than reset when the listener closes: once
-//!   shutdown begins, [`Guarded`] keeps accepting while connections keep
-//!   arriving ([`DRAIN_GAP`] apart, for at most [`DRAIN_MAX`]), then fires its
-//!   `drained` token, which is the graceful-shutdown signal given to axum.
+//!   shutdown begins, [`Guarded`] goes on accepting (for at least
+//!   [`DRAIN_MIN`], until none came for [`DRAIN_GAP`], at most [`DRAIN_MAX`];
+//!   every answer now says `Connection: close`), then fires its `drained`
+//!   token, the graceful-shutdown signal given to axum. A client still
+//!   connecting when the listener closes is reset by the kernel: that
+//!   connection was never accepted, so its request was neither read nor stored.
 
 use std::{
     io,
@@ -46,8 +49,13 @@ pub const LINGER: Duration = Duration::from_secs(3);
 pub const LINGER_BYTES: usize = 64 << 20;
 /// At shutdown, how long the queue must stay empty to count as drained.
 const DRAIN_GAP: Duration = Duration::from_millis(20);
+/// At shutdown, the shortest drain: time for busy kept-alive connections to
+/// take their next answer, which says `Connection: close`
+/// ([`crate::transport::http::close_when`]), so that their clients close them
+/// rather than the server closing them under a request on its way.
+const DRAIN_MIN: Duration = Duration::from_millis(500);
 /// At shutdown, the longest the queue is drained.
-const DRAIN_MAX: Duration = Duration::from_secs(1);
+const DRAIN_MAX: Duration = Duration::from_secs(2);
 
 /// A profile's TCP listener (see the module doc).
 pub struct Guarded {
@@ -56,7 +64,8 @@ pub struct Guarded {
     shutdown: CancellationToken,
     drained: CancellationToken,
     lingering: TaskTracker,
-    drain_deadline: Option<tokio::time::Instant>,
+    /// When shutdown began.
+    drain_started: Option<tokio::time::Instant>,
 }
 
 impl Guarded {
@@ -73,7 +82,7 @@ impl Guarded {
             shutdown,
             drained: CancellationToken::new(),
             lingering,
-            drain_deadline: None,
+            drain_started: None,
         }
     }
 
@@ -101,16 +110,18 @@ impl axum::serve::Listener for Guarded {
 
     async fn accept(&mut self) -> (GuardedIo, SocketAddr) {
         loop {
-            let accepted = match self.drain_deadline {
+            let accepted = match self.drain_started {
                 None => tokio::select! {
                     r = self.tcp.accept() => Some(r),
                     _ = self.shutdown.cancelled() => {
-                        self.drain_deadline = Some(tokio::time::Instant::now() + DRAIN_MAX);
+                        self.drain_started = Some(tokio::time::Instant::now());
                         None
                     }
                 },
-                Some(deadline) => {
-                    let gap = (tokio::time::Instant::now() + DRAIN_GAP).min(deadline);
+                Some(started) => {
+                    let gap = (tokio::time::Instant::now() + DRAIN_GAP)
+                        .max(started + DRAIN_MIN)
+                        .min(started + DRAIN_MAX);
                     match tokio::time::timeout_at(gap, self.tcp.accept()).await {
                         Ok(r) => Some(r),
                         Err(_) => {

@@ -82,7 +82,7 @@ pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super:
     super::Built {
         router,
         envelope: error::envelope,
-        closer: Some(async move { io.close().await }.boxed()),
+        closer: Some(async move { socketio::close(&io).await }.boxed()),
     }
 }
 

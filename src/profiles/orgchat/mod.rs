@@ -101,7 +101,7 @@ pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super:
         envelope: error::envelope,
         closer: Some(
             async move {
-                io.close().await;
+                socketio::close(&io).await;
                 hub.close_all(Duration::from_secs(5)).await;
             }
             .boxed(),
