@@ -218,7 +218,12 @@ pub async fn start_with(
         }
         let built = profiles::build(p, core.clone(), &cfg, shutdown.clone())?;
         closers.push(built.closer);
-        let listener = Guarded::new(listener, built.envelope, shutdown.clone(), lingering.clone());
+        let listener = Guarded::new(
+            listener,
+            built.envelope,
+            shutdown.clone(),
+            lingering.clone(),
+        );
         let drained = listener.drained();
         let token = shutdown.clone();
         servers.push(tokio::spawn(async move {

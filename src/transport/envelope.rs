@@ -153,7 +153,10 @@ mod tests {
         assert!(body.contains("Method not allowed"), "{body}");
         // Successes pass untouched.
         let (s, ct, body) = answer(router(), "/n/7", "GET").await;
-        assert_eq!((s.as_u16(), ct.as_str(), body.as_str()), (200, "text/plain; charset=utf-8", "7"));
+        assert_eq!(
+            (s.as_u16(), ct.as_str(), body.as_str()),
+            (200, "text/plain; charset=utf-8", "7")
+        );
     }
 
     #[test]

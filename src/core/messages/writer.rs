@@ -78,11 +78,7 @@ impl Writer {
             run(db, bus, rx, task_stop).await;
             task_finished.cancel();
         });
-        Writer {
-            tx,
-            stop,
-            finished,
-        }
+        Writer { tx, stop, finished }
     }
 
     /// Shutdown: from now on a new message is refused (`Error::Internal`);

@@ -67,7 +67,9 @@ pub fn demo_page() -> Router {
 fn body<T: Default>(b: Result<Json<T>, JsonRejection>) -> Result<T, RestError> {
     match b {
         Ok(Json(t)) => Ok(t),
-        Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => Err(RestError::TooLarge),
+        Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+            Err(RestError::TooLarge)
+        }
         Err(_) => Ok(T::default()),
     }
 }
