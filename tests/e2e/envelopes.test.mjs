@@ -197,6 +197,19 @@ test("a body of another media type is refused in the envelope", async () => {
   }
 });
 
+test("a JSON body of the wrong types or not JSON at all is refused in the envelope", async () => {
+  for (const name of NAMES) {
+    for (const body of ['{"email": 5, "password": [], "username": {}, "name": false}', "{not json", "[1,2"]) {
+      const r = await rawHttp(
+        name,
+        `POST ${PROFILES[name].jsonRoute} HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+      assert.ok(r.status >= 400 && r.status < 500, `${name} ${body}: ${r.status} ${r.text}`);
+      assertEnveloped(name, r, r.status, body);
+    }
+  }
+});
+
 test("a URI over hyper's 64 KB is a 414 in the envelope, on every profile", async () => {
   const q = "a".repeat(70_000);
   for (const name of NAMES) {
