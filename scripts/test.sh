@@ -33,7 +33,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error
 fi
 node --test --test-concurrency=2 ./*.test.mjs
-bash ../browser/run.sh # the demo chat page in headless Chromium (installs chromium if missing)
+bash ../browser/run.sh # the demo chat page and the admin UI in headless Chromium (installs chromium if missing)
 
 echo "== examples (each against a fresh server)"
 cd ../..
