@@ -1,13 +1,16 @@
 //! Start-up and shutdown: builds the core from config, binds one listener per
-//! enabled profile, serves them until the shutdown signal, then closes every
-//! realtime connection cleanly before returning.
+//! enabled profile and serves them until the shutdown signal. Shutdown stops
+//! accepting (after serving the connections already queued), lets in-flight
+//! requests finish while every realtime connection is closed cleanly, then
+//! lets the message writer commit and answer what it was given, each step
+//! bounded, before returning.
 
 use std::{collections::BTreeMap, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
     config::{Config, Profile},
@@ -24,7 +27,12 @@ use crate::{
         secrets,
     },
     profiles,
+    transport::listener::{Guarded, LINGER},
 };
+
+/// How long shutdown waits for in-flight HTTP requests, and then for the
+/// message writer's last batches.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// Builds the core: database (migrated), bus, keys, mailer.
 pub async fn build_core(cfg: &Config) -> anyhow::Result<CoreRef> {
@@ -200,6 +208,7 @@ pub async fn start_with(
     let mut cfg = cfg;
     crate::transport::admin::hash_config(&mut cfg).await?;
     let shutdown = CancellationToken::new();
+    let lingering = TaskTracker::new();
     let mut addrs = BTreeMap::new();
     let mut servers = Vec::new();
     let mut closers = Vec::new();
@@ -211,23 +220,33 @@ pub async fn start_with(
         }
         let built = profiles::build(p, core.clone(), &cfg, shutdown.clone())?;
         closers.push(built.closer);
+        let listener = Guarded::new(
+            listener,
+            built.envelope,
+            shutdown.clone(),
+            lingering.clone(),
+        );
+        let drained = listener.drained();
         let token = shutdown.clone();
         servers.push(tokio::spawn(async move {
             // Small frames go out at once: with Nagle's algorithm a frame written
             // right after another waited for the peer's delayed ACK (up to 40 ms),
             // e.g. the second and third greeting events (BENCHMARKS.md).
-            let listener = listener.tap_io(|tcp| {
-                if let Err(e) = tcp.set_nodelay(true) {
+            let listener = listener.tap_io(|io| {
+                if let Err(e) = io.tcp().set_nodelay(true) {
                     tracing::debug!(error = %e, "TCP_NODELAY not set");
                 }
             });
+            // axum stops accepting once the listener drained its queue, lets
+            // every request it has begun finish (hyper's graceful shutdown:
+            // no keep-alive after the answer) and returns when the last
+            // connection closed.
+            let router = crate::transport::http::close_when(built.router, token);
             let result = axum::serve(
                 listener,
-                built
-                    .router
-                    .into_make_service_with_connect_info::<SocketAddr>(),
+                router.into_make_service_with_connect_info::<SocketAddr>(),
             )
-            .with_graceful_shutdown(token.cancelled_owned())
+            .with_graceful_shutdown(drained.cancelled_owned())
             .await;
             if let Err(e) = result {
                 tracing::error!(profile = %p, error = %e, "listener failed");
@@ -249,15 +268,32 @@ pub async fn start_with(
         }
     });
     let token = shutdown.clone();
+    let writer_core = core.clone();
     let task = tokio::spawn(async move {
         token.cancelled().await;
-        tracing::info!("shutting down: closing realtime connections");
-        for close in closers.into_iter().flatten() {
-            close.await;
+        tracing::info!("shutting down: finishing requests, closing realtime connections");
+        // HTTP requests finish while the realtime connections are closed (close
+        // frames, Socket.IO disconnect packets), each bounded.
+        let realtime = async {
+            for close in closers.into_iter().flatten() {
+                close.await;
+            }
+        };
+        let http = tokio::time::timeout(SHUTDOWN_GRACE, futures_util::future::join_all(servers));
+        let (_, http) = tokio::join!(realtime, http);
+        if http.is_err() {
+            tracing::warn!("requests still in flight at shutdown");
         }
-        for s in servers {
-            // In-flight HTTP requests get a bounded grace period.
-            let _ = tokio::time::timeout(Duration::from_secs(10), s).await;
+        // Connections closed last still drain what their peers send.
+        lingering.close();
+        let _ = tokio::time::timeout(LINGER, lingering.wait()).await;
+        // Every message a request or event handed over is committed and
+        // answered before the process ends; new ones are refused.
+        if tokio::time::timeout(SHUTDOWN_GRACE, writer_core.close_writer())
+            .await
+            .is_err()
+        {
+            tracing::warn!("message writer still busy at shutdown");
         }
         tracing::info!("stopped");
     });

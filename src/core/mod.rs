@@ -139,6 +139,12 @@ impl Core {
         }
     }
 
+    /// Shutdown: stops taking new messages and waits until every message
+    /// already handed to the writer is committed and answered.
+    pub async fn close_writer(&self) {
+        self.writer.close().await;
+    }
+
     /// Records the expresschat listener's URL (the first call wins).
     pub fn set_listener_url(&self, url: String) {
         let _ = self.listener_url.set(url.trim_end_matches('/').to_owned());

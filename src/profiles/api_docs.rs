@@ -70,21 +70,29 @@ pub fn secure(doc: &mut OpenApi, schemes: &[(&str, Scheme)]) {
     }
 }
 
-/// Adds the answer to an unexpected failure (500 in the profile's refusal
-/// envelope, the schema named `envelope`; the cause stays in the server's log)
-/// to every operation that documents a refusal: any of them may meet a
-/// database error. Call it on the finished document (after every route).
-pub fn internal_errors(doc: &mut OpenApi, envelope: &str) {
+/// Adds the refusals every operation shares, in the profile's refusal envelope
+/// (the schema named `envelope`, which `transport::envelope` also uses for the
+/// answers no handler writes): the 500 of an unexpected failure (the cause stays
+/// in the server's log) to every operation that documents a refusal, since any
+/// of them may meet a database error, and the 413 of a body over
+/// `MAX_FRAME_BYTES` to every operation that takes a body. The listener-wide
+/// ones (an unknown path, another method, a URI or headers too long) are told
+/// in the document's description. Call it on the finished document.
+pub fn refusals(doc: &mut OpenApi, envelope: &str) {
     use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
-    let response = ResponseBuilder::new()
-        .description("An unexpected failure (the cause is in the server's log)")
-        .content(
-            "application/json",
-            ContentBuilder::new()
-                .schema(Some(Ref::from_schema_name(envelope)))
-                .build(),
-        )
-        .build();
+    let response = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name(envelope)))
+                    .build(),
+            )
+            .build()
+    };
+    let failure = response("An unexpected failure (the cause is in the server's log)");
+    let too_large = response("The body is over `MAX_FRAME_BYTES` (the connection is then closed)");
     for item in doc.paths.paths.values_mut() {
         let operations = [
             &mut item.get,
@@ -94,12 +102,25 @@ pub fn internal_errors(doc: &mut OpenApi, envelope: &str) {
             &mut item.patch,
         ];
         for op in operations.into_iter().flatten() {
+            let takes_body = op.request_body.is_some();
             let responses = &mut op.responses.responses;
+            if takes_body {
+                responses
+                    .entry("413".to_owned())
+                    .or_insert_with(|| too_large.clone().into());
+            }
             if responses.keys().any(|status| !status.starts_with('2')) {
                 responses
                     .entry("500".to_owned())
-                    .or_insert_with(|| response.clone().into());
+                    .or_insert_with(|| failure.clone().into());
             }
         }
     }
+    let description = doc.info.description.get_or_insert_with(String::new);
+    description.push_str(&format!(
+        "\n\nEvery refusal is in the `{envelope}` envelope, also those no route writes: \
+         an unknown path (404), a known path with another method (405, with `Allow`), \
+         a path or query that does not parse (400), a URI over 64 KB (414), request \
+         headers too large (431)."
+    ));
 }

@@ -16,16 +16,20 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     config::{Config, Profile},
     core::CoreRef,
+    transport::envelope::{self, Envelope},
 };
 
-/// A profile ready to serve: its router, its REST API's OpenAPI document, and
-/// what to await at shutdown to close its realtime connections cleanly.
+/// A profile ready to serve: its router, its REST API's OpenAPI document, what
+/// to await at shutdown to close its realtime connections cleanly, and its REST
+/// refusal envelope (every error answer of its listener is put in it:
+/// `transport::envelope`).
 pub struct Built {
     pub router: axum::Router,
     /// The document of the REST routes `router` serves (made from the same
     /// `OpenApiRouter`), served at `/openapi.json` with Swagger UI at `/docs`.
     pub api: utoipa::openapi::OpenApi,
     pub closer: Option<BoxFuture<'static, ()>>,
+    pub envelope: Envelope,
 }
 
 /// Builds a profile's router (with the ops routes, `/openapi.json`, `/docs` and
@@ -52,11 +56,14 @@ pub fn build(
         // The profile's router goes in as a fallback *service*, so its layers (the
         // Socket.IO layer above all) see every request that no ops route takes;
         // merged as routes, `/socket.io/` would match no route and answer 404.
-        router: ops
-            .merge(api_docs::routes(built.api.clone()))
-            .fallback_service(built.router)
-            .layer(crate::transport::http::cors(cfg)),
+        router: envelope::layer(
+            ops.merge(api_docs::routes(built.api.clone()))
+                .fallback_service(built.router),
+            built.envelope,
+        )
+        .layer(crate::transport::http::cors(cfg)),
         api: built.api,
         closer: built.closer,
+        envelope: built.envelope,
     })
 }

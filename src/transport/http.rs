@@ -1,7 +1,14 @@
 //! What every listener serves besides its profile: `/healthz`, `/readyz`,
-//! `/metrics`; and the CORS and body-limit layers.
+//! `/metrics`; and the CORS and shutdown layers.
 
-use axum::{Router, extract::State, http::StatusCode, routing::get};
+use axum::{
+    Router,
+    extract::State,
+    http::{HeaderValue, StatusCode, header},
+    response::Response,
+    routing::get,
+};
+use tokio_util::sync::CancellationToken;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::{config::Config, core::CoreRef};
@@ -46,4 +53,21 @@ pub fn cors(cfg: &Config) -> CorsLayer {
         base.allow_origin(AllowOrigin::list(origins))
             .allow_credentials(true)
     }
+}
+
+/// Once `shutdown` is cancelled every answer says `Connection: close`: a
+/// client closes its kept-alive connection after it instead of sending the
+/// next request on a connection the server is about to close.
+pub fn close_when(router: Router, shutdown: CancellationToken) -> Router {
+    router.layer(axum::middleware::map_response_with_state(
+        shutdown,
+        |State(shutdown): State<CancellationToken>, mut response: Response| async move {
+            if shutdown.is_cancelled() {
+                response
+                    .headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            response
+        },
+    ))
 }

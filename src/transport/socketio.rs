@@ -358,6 +358,27 @@ pub async fn emit_to_users<T: Serialize + ?Sized>(
     }
 }
 
+/// Shutdown: tells every connected client the server disconnects it (a
+/// Socket.IO DISCONNECT packet: the client's `disconnect` reason is `io server
+/// disconnect`, and it does not reconnect on its own to a server going away),
+/// lets polling clients collect that packet for a moment, then closes every
+/// underlying Engine.IO connection.
+pub async fn close(io: &SocketIo) {
+    let mut any = false;
+    for ns in io.nsps() {
+        any |= !ns.clone().sockets().is_empty();
+        if let Err(e) = ns.disconnect().await {
+            tracing::debug!(error = %e, "disconnect at shutdown");
+        }
+    }
+    // A long-polling client has its GET pending and gets the packet at once; a
+    // bounded pause covers one between two polls.
+    if any {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    io.close().await;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

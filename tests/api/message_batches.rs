@@ -242,6 +242,68 @@ async fn a_conversation_gone_fails_alone_within_its_batch() {
     assert_eq!(stored.last_seq, 20);
 }
 
+/// Shutdown closes the writer: every message it was handed is committed and
+/// answered, one handed over later is refused (never dropped silently), and
+/// what was answered is exactly what is stored (issue 14, defect 9).
+#[tokio::test]
+async fn closing_the_writer_answers_what_it_took_and_refuses_the_rest() {
+    let app = spawn_app().await;
+    let core = &app.core;
+    let (a, b) = (user(&app, "ann").await, user(&app, "bob").await);
+    let dm = direct_chat(&app, &a, &b).await;
+    let contents: Vec<String> = (0..200).map(|i| format!("c{i}")).collect();
+    let sends = contents.iter().map(|content| {
+        messages::send(
+            core,
+            &a,
+            text(dm.id, content),
+            DIRECT,
+            Delivery::Members,
+            None,
+        )
+    });
+    // Closed once the first batch is committed (published), while the others
+    // are queued or on their way.
+    let mut bus = core.bus.subscribe();
+    let close = async {
+        let _ = bus.recv().await;
+        core.close_writer().await;
+    };
+    let (results, ()) = tokio::join!(join_all(sends), close);
+    let mut answered: Vec<&str> = results
+        .iter()
+        .filter_map(|r| match r {
+            Ok(m) => Some(m.content.as_str()),
+            Err(Error::Internal) => None,
+            Err(e) => panic!("unexpected refusal {e:?}"),
+        })
+        .collect();
+    let late = messages::send(
+        core,
+        &a,
+        text(dm.id, "late"),
+        DIRECT,
+        Delivery::Members,
+        None,
+    );
+    assert!(
+        matches!(late.await, Err(Error::Internal)),
+        "refused after close"
+    );
+    let stored = conv_entity::Entity::find_by_id(dm.id)
+        .one(&core.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let page = messages::history(core, &stored, Cursor::default(), 500)
+        .await
+        .unwrap();
+    let mut kept: Vec<&str> = page.iter().map(|m| m.content.as_str()).collect();
+    kept.sort_unstable();
+    answered.sort_unstable();
+    assert_eq!(kept, answered, "stored exactly what was answered");
+}
+
 /// Presence is announced only when a profile shows it (calls): an expresschat-only
 /// server does not look up every co-member on each connect.
 #[tokio::test]

@@ -242,7 +242,8 @@ async fn testcore_serves_exactly_its_document() {
 
 /// Every listener's document names the profile, its auth schemes and error
 /// envelope, and every operation (but two that cannot fail) documents at least
-/// one refusal and the 500 of an unexpected failure in that envelope.
+/// one refusal and the 500 of an unexpected failure in that envelope, and every
+/// operation with a body the 413 of one over the limit.
 #[tokio::test]
 async fn documents_name_their_auth_and_refusals() {
     let app = app().await;
@@ -293,6 +294,14 @@ async fn documents_name_their_auth_and_refusals() {
             let open = (p == Profile::Chatsphere && path == "/api/health")
                 || (p == Profile::Expresschat && path == "/logout");
             assert!(open || refusals > 0, "{p}: {method} {path} has no refusal");
+            // A body over the limit is the profile's envelope too.
+            if op.get("requestBody").is_some() {
+                assert_eq!(
+                    op["responses"]["413"]["content"]["application/json"]["schema"]["$ref"],
+                    format!("#/components/schemas/{envelope}"),
+                    "{p}: {method} {path}: 413"
+                );
+            }
             // An unexpected failure is the profile's envelope too.
             if !open {
                 assert_eq!(

@@ -239,6 +239,14 @@ export function startServer(extraEnv = {}, opts = {}) {
         list.push(w);
       });
     },
+    /**
+     * Sends `signal` and resolves with {code, signal} once the process exited.
+     * The database stays (a restart on `databaseUrl` finds it); stop() removes it.
+     */
+    terminate(signal = "SIGTERM") {
+      if (!exited) child.kill(signal);
+      return waitExit();
+    },
     async stop() {
       if (!exited) {
         child.kill("SIGTERM");

@@ -86,6 +86,16 @@ export class Checker {
     assert.deepEqual(extra, [], `${where}: fields the schema does not name`);
   }
 
+  /** Checks a body against the component schema `name` (the refusal envelope). */
+  checkSchema(name, r, where) {
+    assert.ok(this.doc.components?.schemas?.[name], `${this.profile}: no schema ${name}`);
+    const schema = { $ref: `#/components/schemas/${name}` };
+    assert.notEqual(r.json, undefined, `${where}: not JSON: ${r.text.slice(0, 200)}`);
+    const validate = this.validator(schema);
+    assert.ok(validate(r.json), `${where}: body is not a ${name}: ${this.ajv.errorsText(validate.errors)}`);
+    assert.deepEqual(this.undeclared(r.json, schema, "$"), [], `${where}: fields ${name} does not name`);
+  }
+
   validator(schema) {
     const key = JSON.stringify(schema);
     let v = this.validators.get(key);

@@ -3,7 +3,9 @@
 // then sends real requests (successes and refusals) to every documented operation
 // and checks each answer's status and body against the document's schema for
 // that path, method and status (openapi-lib.mjs), and that no documented operation
-// went unexercised. /docs answers Swagger UI whose files come from the listener.
+// went unexercised. The refusals no route writes (an unknown path, another method,
+// a body over the limit) are checked against the profile's envelope schema. /docs
+// answers Swagger UI whose files come from the listener.
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -20,6 +22,23 @@ after(async () => {
 });
 
 const bearer = (token) => ({ headers: { authorization: `Bearer ${token}` } });
+
+/**
+ * The refusals no route writes are in the profile's envelope too (the schema the
+ * document names): an unknown path, another method on a documented path, and a
+ * body over MAX_FRAME_BYTES sent to `bodyRoute` (documented as 413 there).
+ */
+async function listenerRefusals(api, envelope, { wrongMethod, bodyRoute, opts = {} }) {
+  const unknown = await request(api.base, "GET", `/no-such-route-${rand()}`);
+  assert.equal(unknown.status, 404, `${api.profile}: unknown path`);
+  api.checkSchema(envelope, unknown, `${api.profile} unknown path`);
+  const [method, path] = wrongMethod;
+  const other = await request(api.base, method, path);
+  assert.equal(other.status, 405, `${api.profile}: ${method} ${path}: ${other.text}`);
+  api.checkSchema(envelope, other, `${api.profile} ${method} ${path}`);
+  const [bm, bp] = bodyRoute;
+  await api.call(bm, bp, { ...opts, body: { name: "x".repeat(300_000) }, expect: 413 });
+}
 
 /** Every documented operation was sent at least once. */
 function allExercised(api) {
@@ -57,6 +76,7 @@ test("expresschat: /openapi.json describes every answer of its routes", async ()
     expect: 200,
   });
   await api.call("POST", "/logout", { cookie: `refresh_token=${login.cookies.refresh_token.value}`, expect: 200 });
+  await listenerRefusals(api, "Refusal", { wrongMethod: ["GET", "/signup"], bodyRoute: ["POST", "/signup"] });
   allExercised(api);
 });
 
@@ -85,6 +105,7 @@ test("calls: /openapi.json describes every answer of its routes", async () => {
   await api.call("GET", "/api/calls", { ...bearer(a.token), expect: 200 });
   await api.call("GET", "/api/calls", { ...bearer(a.token), query: "?before=x", expect: 400 });
   await api.call("GET", "/api/calls", { ...bearer("not-a-token"), expect: 401 });
+  await listenerRefusals(api, "RestError", { wrongMethod: ["DELETE", "/api/calls"], bodyRoute: ["POST", "/api/auth/register"] });
   allExercised(api);
 });
 
@@ -129,6 +150,7 @@ test("orgchat: /openapi.json describes every answer of its routes", async () => 
   await api.call("GET", messages, { ...bearer(admin.accessToken), params: { room_id: room.json.id }, query: "?limit=-1", expect: 400 });
   await api.call("GET", messages, { ...bearer(admin.accessToken), params: { room_id: 999999 }, expect: 404 });
   await api.call("GET", messages, { params: { room_id: room.json.id }, expect: 401 });
+  await listenerRefusals(api, "ErrorBody", { wrongMethod: ["DELETE", "/api/chat"], bodyRoute: ["POST", "/api/auth/login"] });
   allExercised(api);
 });
 
@@ -182,6 +204,7 @@ test("chatsphere: /openapi.json describes every answer of its routes", async () 
   await api.call("GET", "/api/messages/user", { ...bearer(issued.json.token), expect: 401 }); // revoked
   await api.call("DELETE", "/api/rooms/{id}", { ...bearer(bob.token), params: { id }, expect: 403 });
   await api.call("DELETE", "/api/rooms/{id}", { ...bearer(ann.token), params: { id }, expect: 200 });
+  await listenerRefusals(api, "ErrorBody", { wrongMethod: ["PATCH", "/api/rooms"], bodyRoute: ["POST", "/api/rooms"], opts: bearer(client) });
   allExercised(api);
 });
 
@@ -236,6 +259,7 @@ test("testcore: /openapi.json describes every answer of its routes", async () =>
   await api.call("PUT", q2, { ...bearer(other.token), params, expect: 200 });
   await api.call("POST", c2, { ...bearer(other.token), params, expect: 409 });
   await api.call("GET", q2, { ...bearer(other.token), params: { college, branch: "none" }, expect: 404 });
+  await listenerRefusals(api, "Failure", { wrongMethod: ["DELETE", "/api/v1/chat/getChat"], bodyRoute: ["POST", "/api/v1/user/login"] });
   allExercised(api);
 });
 

@@ -29,6 +29,7 @@ use sea_orm::{
     sea_query::{CaseStatement, Expr, ExprTrait},
 };
 use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
 
 use crate::core::bus::{Audience, Bus, ConnId, EventKind, MessageOut};
 use crate::core::crypto::{MessageCipher, message_aad};
@@ -58,16 +59,34 @@ struct Job {
     reply: oneshot::Sender<Result<MessageOut>>,
 }
 
-/// The sending side; the task ends when the last one is dropped.
+/// The sending side; the task ends when the last one is dropped, or at
+/// [`Writer::close`].
 pub struct Writer {
     tx: mpsc::Sender<Job>,
+    /// Cancelled to stop taking messages (shutdown).
+    stop: CancellationToken,
+    /// Cancelled by the task once every message it took is committed and answered.
+    finished: CancellationToken,
 }
 
 impl Writer {
     pub fn spawn(db: DatabaseConnection, bus: Bus) -> Writer {
         let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(run(db, bus, rx));
-        Writer { tx }
+        let (stop, finished) = (CancellationToken::new(), CancellationToken::new());
+        let (task_stop, task_finished) = (stop.clone(), finished.clone());
+        tokio::spawn(async move {
+            run(db, bus, rx, task_stop).await;
+            task_finished.cancel();
+        });
+        Writer { tx, stop, finished }
+    }
+
+    /// Shutdown: from now on a new message is refused (`Error::Internal`);
+    /// the messages already queued are committed, published and answered in
+    /// batches as usual. Resolves when the last of them is answered.
+    pub async fn close(&self) {
+        self.stop.cancel();
+        self.finished.cancelled().await;
     }
 
     /// Commits the message, publishes it, and returns it as published.
@@ -81,9 +100,26 @@ impl Writer {
     }
 }
 
-async fn run(db: DatabaseConnection, bus: Bus, mut rx: mpsc::Receiver<Job>) {
+async fn run(
+    db: DatabaseConnection,
+    bus: Bus,
+    mut rx: mpsc::Receiver<Job>,
+    stop: CancellationToken,
+) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+    loop {
+        let taken = tokio::select! {
+            biased;
+            // Closing refuses new sends; what is queued is still taken.
+            _ = stop.cancelled(), if !rx.is_closed() => {
+                rx.close();
+                continue;
+            }
+            n = rx.recv_many(&mut jobs, MAX_BATCH) => n,
+        };
+        if taken == 0 {
+            break;
+        }
         metrics::histogram!("chatwire_message_batch_size").record(jobs.len() as f64);
         let drafts: Vec<&Draft> = jobs.iter().map(|j| &j.draft).collect();
         match commit(&db, &drafts).await {

@@ -29,6 +29,8 @@ pub enum ApiError {
     },
     /// 409 USER_EXISTS: registration with an email that is taken.
     UserExists,
+    /// 413 PAYLOAD_TOO_LARGE: a body over `MAX_FRAME_BYTES`.
+    TooLarge,
 }
 
 impl ApiError {
@@ -46,6 +48,13 @@ impl ApiError {
                     S::CONFLICT,
                     "USER_EXISTS",
                     "A user with this email already exists".into(),
+                );
+            }
+            ApiError::TooLarge => {
+                return (
+                    S::PAYLOAD_TOO_LARGE,
+                    "PAYLOAD_TOO_LARGE",
+                    "Request body too large".into(),
                 );
             }
             ApiError::Core { error, .. } => error,
@@ -91,7 +100,7 @@ impl ApiError {
     fn internal(&self) -> &'static str {
         match self {
             ApiError::Core { internal, .. } => internal,
-            ApiError::UserExists => "INTERNAL",
+            ApiError::UserExists | ApiError::TooLarge => "INTERNAL",
         }
     }
 }
@@ -105,9 +114,13 @@ impl From<Error> for ApiError {
     }
 }
 
-/// A body that is not the JSON the route expects is INVALID_DATA in the envelope.
+/// A body that is not the JSON the route expects is INVALID_DATA in the
+/// envelope; one over the size limit is PAYLOAD_TOO_LARGE.
 impl From<JsonRejection> for ApiError {
     fn from(e: JsonRejection) -> Self {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiError::TooLarge;
+        }
         Error::invalid(format!("invalid JSON body: {}", e.body_text())).into()
     }
 }
@@ -131,6 +144,25 @@ impl IntoResponse for ApiError {
         }
         r
     }
+}
+
+/// The envelope of a refusal no handler wrote (an unknown route, another
+/// method, a body or URI over the limit, a path or query that does not parse):
+/// `{success:false, error:{code, message}}`, the code named after the status.
+pub fn envelope(status: StatusCode, message: &str) -> serde_json::Value {
+    let code = match status.as_u16() {
+        401 => "UNAUTHORIZED",
+        404 => "NOT_FOUND",
+        405 => "METHOD_NOT_ALLOWED",
+        413 => "PAYLOAD_TOO_LARGE",
+        414 => "URI_TOO_LONG",
+        415 => "UNSUPPORTED_MEDIA_TYPE",
+        429 => "RATE_LIMITED",
+        431 => "HEADERS_TOO_LARGE",
+        s if s >= 500 => "INTERNAL",
+        _ => "INVALID_DATA",
+    };
+    serde_json::json!({"success": false, "error": {"code": code, "message": message}})
 }
 
 /// The REST refusal: `{success:false, error:{code, message}}`.

@@ -83,7 +83,7 @@ pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super:
     });
     spawn_limiter_tidy(ctx.clone(), shutdown);
     let (router, mut api) = rest::router(ctx).split_for_parts();
-    super::api_docs::internal_errors(&mut api, "RestError");
+    super::api_docs::refusals(&mut api, "RestError");
     let router = router
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             cfg.max_frame_bytes,
@@ -92,7 +92,8 @@ pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super:
     super::Built {
         router,
         api,
-        closer: Some(async move { io.close().await }.boxed()),
+        envelope: error::envelope,
+        closer: Some(async move { socketio::close(&io).await }.boxed()),
     }
 }
 

@@ -74,6 +74,13 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The envelope of a refusal no handler wrote (an unknown route, another
+/// method, a body or URI over the limit, a path or query that does not
+/// parse): `{error}`, as every other refusal.
+pub fn envelope(_status: StatusCode, message: &str) -> serde_json::Value {
+    serde_json::json!({ "error": message })
+}
+
 /// The text a client sees for a core error (internal details never).
 pub fn message(e: &Error) -> String {
     match e {

@@ -90,13 +90,14 @@ pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super:
     });
     let hub = ctx.hub.clone();
     let (router, mut api) = rest::router().merge(accounts::router()).split_for_parts();
-    super::api_docs::internal_errors(&mut api, "ErrorBody");
+    super::api_docs::refusals(&mut api, "ErrorBody");
     let router = router.fallback(handshake::upgrade).with_state(ctx).layer(
         tower_http::limit::RequestBodyLimitLayer::new(cfg.max_frame_bytes),
     );
     super::Built {
         router,
         api,
+        envelope: error::envelope,
         closer: Some(async move { hub.close_all(Duration::from_secs(5)).await }.boxed()),
     }
 }

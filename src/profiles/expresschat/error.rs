@@ -50,6 +50,9 @@ pub enum RestError {
     /// 400 `{message:"Invalid access token"}` (no `success`, like every answer of
     /// `/update-access-token`).
     InvalidAccessToken,
+    /// 413 `{success:-1, message:"Request body too large"}`: a body over
+    /// `MAX_FRAME_BYTES` (chatwire's; the original had Express's 100 KB limit).
+    TooLarge,
 }
 
 impl From<Error> for RestError {
@@ -101,6 +104,7 @@ impl RestError {
                 -1,
                 "Could not send the verification mail",
             ),
+            RestError::TooLarge => outcome(S::PAYLOAD_TOO_LARGE, -1, "Request body too large"),
             RestError::InvalidAccessToken => {
                 let body = serde_json::to_value(Note {
                     message: "Invalid access token",
@@ -109,6 +113,13 @@ impl RestError {
             }
         }
     }
+}
+
+/// The envelope of a refusal no handler wrote (an unknown route, another
+/// method, a body or URI over the limit, a query that does not parse):
+/// `{success: -1, message}`, as the original's failures.
+pub fn envelope(_status: StatusCode, message: &str) -> serde_json::Value {
+    json!({"success": -1, "message": message})
 }
 
 impl IntoResponse for RestError {

@@ -81,7 +81,7 @@ pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super:
         render::render(render_ctx.clone(), ev)
     });
     let (mut router, mut api) = rest::router(ctx).split_for_parts();
-    super::api_docs::internal_errors(&mut api, "Refusal");
+    super::api_docs::refusals(&mut api, "Refusal");
     if cfg.demo_page {
         router = router.merge(demo::page());
     }
@@ -93,6 +93,7 @@ pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super:
     super::Built {
         router,
         api,
-        closer: Some(async move { io.close().await }.boxed()),
+        envelope: error::envelope,
+        closer: Some(async move { socketio::close(&io).await }.boxed()),
     }
 }

@@ -86,9 +86,15 @@ pub fn router(ctx: Arc<Ctx>) -> OpenApiRouter {
 }
 
 /// A JSON body where a missing or malformed body reads as "no fields" (the
-/// original answered those like an empty form).
-fn body<T: Default>(b: Result<Json<T>, JsonRejection>) -> T {
-    b.map(|Json(t)| t).unwrap_or_default()
+/// original answered those like an empty form); one over the size limit is a 413.
+fn body<T: Default>(b: Result<Json<T>, JsonRejection>) -> Result<T, RestError> {
+    match b {
+        Ok(Json(t)) => Ok(t),
+        Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+            Err(RestError::TooLarge)
+        }
+        Err(_) => Ok(T::default()),
+    }
 }
 
 /// A password as typed: only an empty one is missing (spaces are a password).
@@ -125,7 +131,7 @@ async fn signup(
     State(ctx): State<Arc<Ctx>>,
     b: Result<Json<SignupBody>, JsonRejection>,
 ) -> Result<Json<Outcome>, RestError> {
-    let b = body(b);
+    let b = body(b)?;
     let (Some(name), Some(email), Some(password)) =
         (present(&b.name), present(&b.email), password(&b.password))
     else {
@@ -184,7 +190,7 @@ async fn login(
     jar: CookieJar,
     b: Result<Json<LoginBody>, JsonRejection>,
 ) -> Result<(CookieJar, Json<Outcome>), RestError> {
-    let b = body(b);
+    let b = body(b)?;
     let (Some(email), Some(password)) = (present(&b.email), password(&b.password)) else {
         return Err(RestError::BadLoginRequest);
     };
@@ -311,7 +317,7 @@ async fn resend(
     State(ctx): State<Arc<Ctx>>,
     b: Result<Json<ResendBody>, JsonRejection>,
 ) -> Result<Json<Outcome>, RestError> {
-    let b = body(b);
+    let b = body(b)?;
     let Some(email) = present(&b.email) else {
         return Err(RestError::MissingEmail);
     };
@@ -343,7 +349,7 @@ async fn update_access_token(
     jar: CookieJar,
     b: Result<Json<UpdateAccessBody>, JsonRejection>,
 ) -> Result<(CookieJar, Json<Note>), RestError> {
-    let b = body(b);
+    let b = body(b)?;
     // Only a token this server issued for this space, still valid, becomes the
     // cookie (an orgchat token is as invalid here as a forged one).
     let token = b.token().ok_or(RestError::InvalidAccessToken)?;

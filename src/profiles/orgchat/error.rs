@@ -24,6 +24,8 @@ pub enum ApiError {
     Unauthorized(&'static str),
     /// 403: a refresh token that is unknown, spent, revoked or expired.
     BadRefreshToken,
+    /// 413: a body over `MAX_FRAME_BYTES`.
+    TooLarge,
 }
 
 pub type Result<T, E = ApiError> = std::result::Result<T, E>;
@@ -55,6 +57,10 @@ impl IntoResponse for ApiError {
                 StatusCode::FORBIDDEN,
                 "Invalid or expired refresh token".to_owned(),
             ),
+            ApiError::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Request body too large".to_owned(),
+            ),
         };
         let mut r = (status, Json(ErrorBody { message: text })).into_response();
         if let ApiError::Core(Error::RateLimited { retry_after_secs }) = self {
@@ -63,6 +69,13 @@ impl IntoResponse for ApiError {
         }
         r
     }
+}
+
+/// The envelope of a refusal no handler wrote (an unknown route, another
+/// method, a body or URI over the limit, a path or query that does not
+/// parse): `{message}`, as every other refusal.
+pub fn envelope(_status: StatusCode, message: &str) -> serde_json::Value {
+    serde_json::json!({ "message": message })
 }
 
 fn status(e: &Error) -> StatusCode {

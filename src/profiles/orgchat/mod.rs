@@ -94,7 +94,7 @@ pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super:
     forget_idle_budgets(ctx.limiter.clone(), shutdown);
     let hub = ctx.hub.clone();
     let (router, mut api) = rest::router().split_for_parts();
-    super::api_docs::internal_errors(&mut api, "ErrorBody");
+    super::api_docs::refusals(&mut api, "ErrorBody");
     let router = router
         .route("/", get(handshake::upgrade))
         .with_state(ctx)
@@ -105,9 +105,10 @@ pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super:
     super::Built {
         router,
         api,
+        envelope: error::envelope,
         closer: Some(
             async move {
-                io.close().await;
+                socketio::close(&io).await;
                 hub.close_all(Duration::from_secs(5)).await;
             }
             .boxed(),

@@ -81,10 +81,16 @@ pub fn router() -> OpenApiRouter<Arc<Ctx>> {
         .routes(routes!(room_messages))
 }
 
-/// A JSON body, or the profile's own 400 for one that is not JSON.
+/// A JSON body, or the profile's own 400 for one that is not JSON (413 for
+/// one over the size limit).
 fn body<T>(b: std::result::Result<Json<T>, JsonRejection>) -> Result<T> {
-    b.map(|Json(t)| t)
-        .map_err(|_| ApiError::invalid("Invalid JSON body"))
+    b.map(|Json(t)| t).map_err(|e| {
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge
+        } else {
+            ApiError::invalid("Invalid JSON body")
+        }
+    })
 }
 
 /// A password is taken as sent (no trimming), but must not be empty.

@@ -91,9 +91,13 @@ impl From<Error> for ApiError {
     }
 }
 
-/// A body that is not the JSON the route expects: 400, as every other error.
+/// A body that is not the JSON the route expects: 400, as every other error;
+/// one over the size limit: 413.
 impl From<JsonRejection> for ApiError {
-    fn from(_: JsonRejection) -> ApiError {
+    fn from(e: JsonRejection) -> ApiError {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiError::new(e.status(), "INVALID_DATA", "Request body too large");
+        }
         Error::invalid("Invalid JSON body").into()
     }
 }
@@ -115,6 +119,19 @@ impl IntoResponse for ApiError {
         }
         r
     }
+}
+
+/// The envelope of a refusal no handler wrote (a body or URI over the limit, a
+/// query that does not parse): `{statusCode, data: null, message, success:
+/// false, errors: []}`, as every other refusal.
+pub fn envelope(status: StatusCode, message: &str) -> serde_json::Value {
+    serde_json::json!({
+        "statusCode": status.as_u16(),
+        "data": null,
+        "message": message,
+        "success": false,
+        "errors": [],
+    })
 }
 
 /// Why a frame or a connection was refused: the close code and reason.

@@ -101,7 +101,7 @@ pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super:
     rest::rate_limit::spawn_sweeper(ctx.limiter.clone(), shutdown);
     let hub = ctx.hub.clone();
     let (rest, mut api) = rest::router(ctx.clone()).split_for_parts();
-    super::api_docs::internal_errors(&mut api, "Failure");
+    super::api_docs::refusals(&mut api, "Failure");
     let inner = Router::new()
         .merge(rest)
         .route("/ws1/", get(handshake::upgrade))
@@ -120,6 +120,7 @@ pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super:
     super::Built {
         router,
         api,
+        envelope: error::envelope,
         closer: Some(async move { hub.close_all(Duration::from_secs(5)).await }.boxed()),
     }
 }
