@@ -1,0 +1,568 @@
+//! Cluster mode: several chatwire processes ("nodes") on one PostgreSQL and one
+//! Redis. Redis and PostgreSQL are the distributed engine; nothing here decides
+//! anything by itself.
+//!
+//! The bus rides Redis pub/sub: every event and membership notice a node
+//! publishes goes, in publishing order and sealed with the shared
+//! `MESSAGE_ENCRYPTION_KEY` (message contents never sit in Redis in clear), to one
+//! channel; every node subscribes and feeds the other nodes' events into its own
+//! local bus, so every profile's renderer works unchanged. A node's own events are
+//! delivered locally at once and skipped when they come back from Redis.
+//!
+//! Order: one Redis channel keeps each node's events in its publishing order, but
+//! two nodes that commit messages of one conversation at nearly the same time may
+//! publish them in the other order. The node's pump therefore keeps each
+//! conversation's `MessageCreated` events in sequence order (sequence numbers have
+//! no gaps: the writer assigns `last_seq + 1` in the commit): an event whose
+//! predecessor has not been seen yet waits at most [`HOLD`] for it (also the first
+//! message of a conversation this node has not seen lately, whose predecessor it
+//! cannot know). A predecessor later than that is delivered late rather than lost
+//! (counted as `chatwire_bus_reorder_late_total`).
+//!
+//! Failure: the subscriber reconnects with backoff (at most [`MAX_BACKOFF`]
+//! between tries, so delivery resumes within a few seconds of Redis being back);
+//! while Redis is away the node keeps serving its own connections, other nodes'
+//! events are not received and its own are not sent (counted), `/readyz` says
+//! so and `chatwire_redis_up` is 0. No process exits because of Redis.
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::{
+        Arc, OnceLock,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use futures_util::StreamExt;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use tokio::{
+    sync::mpsc,
+    time::{Instant, sleep, sleep_until},
+};
+
+use super::bus::{Bus, Event, EventKind, Wire};
+use super::crypto::MessageCipher;
+
+/// How long a message waits for its conversation's earlier ones.
+pub const HOLD: Duration = Duration::from_millis(250);
+/// The longest pause between two attempts to reach Redis.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(2);
+const MIN_BACKOFF: Duration = Duration::from_millis(100);
+/// A conversation idle this long is forgotten by the reorder stage.
+const IDLE: Duration = Duration::from_secs(600);
+/// Conversations the reorder stage tracks at most (past it, idle ones go first).
+const MAX_TRACKED: usize = 100_000;
+/// Events and notices waiting for the Redis publisher.
+const OUT_CAPACITY: usize = 65_536;
+/// The one pub/sub channel of the bus.
+const CHANNEL: &str = "chatwire:bus";
+/// Associated data of a sealed bus envelope.
+const AAD: &[u8] = b"chatwire:bus:v1";
+
+/// What the nodes send each other on the bus channel.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Envelope {
+    node: String,
+    items: Vec<Wire>,
+}
+
+type Hook = Box<dyn Fn(i64) + Send + Sync>;
+
+/// This node's link to the cluster.
+pub struct Cluster {
+    pub node_id: String,
+    redis: ConnectionManager,
+    up: Arc<AtomicBool>,
+    members_hook: Arc<OnceLock<Hook>>,
+}
+
+impl Cluster {
+    /// Whether the bus subscription to Redis is live.
+    pub fn redis_up(&self) -> bool {
+        self.up.load(Ordering::Relaxed)
+    }
+
+    /// A Redis connection (reconnects by itself) for shared state.
+    pub fn redis(&self) -> ConnectionManager {
+        self.redis.clone()
+    }
+
+    /// What to do when another node says a conversation's memberships changed
+    /// (the member cache forgets it). Set once, by the core.
+    pub fn on_members_changed(&self, f: impl Fn(i64) + Send + Sync + 'static) {
+        let _ = self.members_hook.set(Box::new(f));
+    }
+}
+
+/// Connects this node to the cluster: the bus it must use and the link. Redis
+/// need not be up yet (the connection is made, and remade, in the background).
+pub fn start(
+    url: &str,
+    node_id: String,
+    cipher: MessageCipher,
+    bus_capacity: usize,
+) -> anyhow::Result<(Bus, Arc<Cluster>)> {
+    let client = redis::Client::open(url).map_err(|e| anyhow::anyhow!("REDIS_URL: {e}"))?;
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(Duration::from_secs(1)))
+        .set_response_timeout(Some(Duration::from_secs(2)))
+        .set_number_of_retries(1)
+        .set_max_delay(MAX_BACKOFF);
+    let redis = ConnectionManager::new_lazy_with_config(client.clone(), config)
+        .map_err(|e| anyhow::anyhow!("REDIS_URL: {e}"))?;
+    let (pump_tx, pump_rx) = mpsc::unbounded_channel();
+    let (out_tx, out_rx) = mpsc::channel(OUT_CAPACITY);
+    let (remote_tx, remote_rx) = mpsc::channel(1024);
+    let bus = Bus::clustered(bus_capacity, pump_tx, out_tx);
+    let up = Arc::new(AtomicBool::new(false));
+    let members_hook: Arc<OnceLock<Hook>> = Arc::default();
+    metrics::gauge!("chatwire_redis_up").set(0.0);
+    tokio::spawn(pump(bus.clone(), pump_rx, remote_rx, members_hook.clone()));
+    tokio::spawn(publish(
+        redis.clone(),
+        node_id.clone(),
+        cipher.clone(),
+        up.clone(),
+        out_rx,
+    ));
+    tokio::spawn(subscribe(
+        client,
+        node_id.clone(),
+        cipher,
+        up.clone(),
+        remote_tx,
+    ));
+    tracing::info!(node = %node_id, "cluster mode: bus on Redis");
+    Ok((
+        bus,
+        Arc::new(Cluster {
+            node_id,
+            redis,
+            up,
+            members_hook,
+        }),
+    ))
+}
+
+/// Sends what this node publishes to Redis, in order, many items per PUBLISH.
+async fn publish(
+    mut redis: ConnectionManager,
+    node: String,
+    cipher: MessageCipher,
+    up: Arc<AtomicBool>,
+    mut rx: mpsc::Receiver<Wire>,
+) {
+    let mut batch = Vec::with_capacity(256);
+    while rx.recv_many(&mut batch, 256).await > 0 {
+        let n = batch.len() as u64;
+        if !up.load(Ordering::Relaxed) {
+            // Redis is away: the other nodes cannot hear this now.
+            metrics::counter!("chatwire_cluster_dropped_total").increment(n);
+            batch.clear();
+            continue;
+        }
+        let env = Envelope {
+            node: node.clone(),
+            items: std::mem::take(&mut batch),
+        };
+        let payload = match serde_json::to_string(&env)
+            .map_err(|e| e.to_string())
+            .and_then(|json| cipher.seal(&json, AAD).map_err(|e| e.to_string()))
+        {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(error = %e, "bus envelope not encoded");
+                continue;
+            }
+        };
+        batch = env.items;
+        batch.clear();
+        let sent: redis::RedisResult<i64> = redis::cmd("PUBLISH")
+            .arg(CHANNEL)
+            .arg(payload)
+            .query_async(&mut redis)
+            .await;
+        match sent {
+            Ok(_) => {
+                metrics::counter!("chatwire_cluster_events_total", "dir" => "out").increment(n)
+            }
+            Err(e) => {
+                metrics::counter!("chatwire_redis_errors_total", "op" => "publish").increment(1);
+                metrics::counter!("chatwire_cluster_dropped_total").increment(n);
+                tracing::warn!(error = %e, events = n, "bus events not published to Redis");
+            }
+        }
+    }
+}
+
+/// Listens to the bus channel, reconnecting with backoff, and hands the other
+/// nodes' items to the pump.
+async fn subscribe(
+    client: redis::Client,
+    node: String,
+    cipher: MessageCipher,
+    up: Arc<AtomicBool>,
+    remote: mpsc::Sender<Vec<Wire>>,
+) {
+    let mut backoff = MIN_BACKOFF;
+    let mut failures = 0u64;
+    loop {
+        let connected = async {
+            let mut ps = client.get_async_pubsub().await?;
+            ps.subscribe(CHANNEL).await?;
+            redis::RedisResult::Ok(ps)
+        };
+        match tokio::time::timeout(Duration::from_secs(2), connected).await {
+            Ok(Ok(ps)) => {
+                up.store(true, Ordering::Relaxed);
+                metrics::gauge!("chatwire_redis_up").set(1.0);
+                tracing::info!(node = %node, "Redis connected: cross-node delivery on");
+                backoff = MIN_BACKOFF;
+                failures = 0;
+                let mut stream = ps.into_on_message();
+                while let Some(msg) = stream.next().await {
+                    let Some(env) = open(&cipher, msg.get_payload_bytes()) else {
+                        continue;
+                    };
+                    if env.node == node {
+                        continue;
+                    }
+                    metrics::counter!("chatwire_cluster_events_total", "dir" => "in")
+                        .increment(env.items.len() as u64);
+                    if remote.send(env.items).await.is_err() {
+                        return;
+                    }
+                }
+                up.store(false, Ordering::Relaxed);
+                metrics::gauge!("chatwire_redis_up").set(0.0);
+                metrics::counter!("chatwire_redis_outages_total").increment(1);
+                tracing::error!(node = %node, "Redis connection lost: serving local connections only, reconnecting");
+            }
+            Ok(Err(e)) => {
+                failures += 1;
+                metrics::counter!("chatwire_redis_errors_total", "op" => "subscribe").increment(1);
+                // The first failure and then one in thirty (about a minute) are logged.
+                if failures % 30 == 1 {
+                    tracing::error!(error = %e, failures, "Redis unreachable, retrying");
+                }
+            }
+            Err(_) => {
+                failures += 1;
+                metrics::counter!("chatwire_redis_errors_total", "op" => "subscribe").increment(1);
+                if failures % 30 == 1 {
+                    tracing::error!(failures, "Redis did not answer, retrying");
+                }
+            }
+        }
+        sleep(backoff).await;
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+fn open(cipher: &MessageCipher, payload: &[u8]) -> Option<Envelope> {
+    let sealed = std::str::from_utf8(payload).ok()?;
+    let json = match cipher.open(sealed, AAD) {
+        Ok(j) => j,
+        Err(e) => {
+            // Another MESSAGE_ENCRYPTION_KEY: a node of another cluster, or a
+            // misconfigured one. Never rendered.
+            metrics::counter!("chatwire_redis_errors_total", "op" => "open").increment(1);
+            tracing::error!(
+                error = e,
+                "bus envelope from Redis not opened (do all nodes share MESSAGE_ENCRYPTION_KEY?)"
+            );
+            return None;
+        }
+    };
+    match serde_json::from_str(&json) {
+        Ok(env) => Some(env),
+        Err(e) => {
+            metrics::counter!("chatwire_redis_errors_total", "op" => "decode").increment(1);
+            tracing::error!(error = %e, "bus envelope from Redis not decoded (are all nodes the same version?)");
+            None
+        }
+    }
+}
+
+/// Merges local and remote events into the local bus, each conversation's
+/// messages in sequence order; applies the other nodes' membership notices.
+async fn pump(
+    bus: Bus,
+    mut local: mpsc::UnboundedReceiver<Arc<Event>>,
+    mut remote: mpsc::Receiver<Vec<Wire>>,
+    members_hook: Arc<OnceLock<Hook>>,
+) {
+    let mut order = Reorder::new(HOLD);
+    let mut out = Vec::new();
+    loop {
+        let deadline = order.next_deadline();
+        tokio::select! {
+            biased;
+            ev = local.recv() => match ev {
+                Some(ev) => order.push(ev, Instant::now(), &mut out),
+                None => break,
+            },
+            items = remote.recv() => match items {
+                Some(items) => {
+                    for w in items {
+                        match w {
+                            Wire::Event(ev) => order.push(ev, Instant::now(), &mut out),
+                            Wire::MembersChanged(conv) => {
+                                if let Some(f) = members_hook.get() {
+                                    f(conv);
+                                }
+                            }
+                        }
+                    }
+                }
+                None => break,
+            },
+            _ = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
+                order.expire(Instant::now(), &mut out);
+            }
+        }
+        for ev in out.drain(..) {
+            bus.deliver(ev);
+        }
+    }
+}
+
+/// One conversation's place in the reorder stage.
+struct Conv {
+    /// The sequence number due next; None: not known yet.
+    next: Option<i64>,
+    held: BTreeMap<i64, Arc<Event>>,
+    /// When the oldest held message started waiting.
+    waiting_since: Option<Instant>,
+    seen: Instant,
+}
+
+/// Keeps each conversation's `MessageCreated` events in sequence order, holding
+/// one whose predecessor is missing for at most `hold`.
+pub struct Reorder {
+    hold: Duration,
+    convs: HashMap<i64, Conv>,
+}
+
+impl Reorder {
+    pub fn new(hold: Duration) -> Self {
+        Reorder {
+            hold,
+            convs: HashMap::new(),
+        }
+    }
+
+    /// Takes an event; what may be delivered now is appended to `out`, in order.
+    pub fn push(&mut self, ev: Arc<Event>, now: Instant, out: &mut Vec<Arc<Event>>) {
+        let EventKind::MessageCreated(m) = &ev.kind else {
+            out.push(ev);
+            return;
+        };
+        let (conv, seq) = (m.conversation.id, m.seq);
+        if self.convs.len() >= MAX_TRACKED && !self.convs.contains_key(&conv) {
+            self.forget_idle(now);
+        }
+        let c = self.convs.entry(conv).or_insert_with(|| Conv {
+            next: None,
+            held: BTreeMap::new(),
+            waiting_since: None,
+            seen: now,
+        });
+        c.seen = now;
+        match c.next {
+            Some(n) if seq < n => {
+                // Its turn has passed (it came after the hold), or a duplicate.
+                metrics::counter!("chatwire_bus_reorder_late_total").increment(1);
+                out.push(ev);
+            }
+            Some(n) if seq == n => {
+                out.push(ev);
+                c.next = Some(seq + 1);
+                while let Some(e) = c.next.and_then(|n| c.held.remove(&n)) {
+                    out.push(e);
+                    c.next = c.next.map(|n| n + 1);
+                }
+                c.waiting_since = (!c.held.is_empty()).then_some(now);
+            }
+            _ => {
+                c.held.insert(seq, ev);
+                c.waiting_since.get_or_insert(now);
+            }
+        }
+    }
+
+    /// When the oldest wait ends, if anything waits.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.convs
+            .values()
+            .filter_map(|c| c.waiting_since)
+            .min()
+            .map(|t| t + self.hold)
+    }
+
+    /// Delivers, in order, what waited `hold` or longer: its predecessors are
+    /// given up on.
+    pub fn expire(&mut self, now: Instant, out: &mut Vec<Arc<Event>>) {
+        for c in self.convs.values_mut() {
+            let Some(since) = c.waiting_since else {
+                continue;
+            };
+            if now.duration_since(since) < self.hold {
+                continue;
+            }
+            if c.next.is_some() {
+                metrics::counter!("chatwire_bus_reorder_gaps_total").increment(1);
+            }
+            let held = std::mem::take(&mut c.held);
+            for (seq, e) in held {
+                out.push(e);
+                c.next = Some(seq + 1);
+            }
+            c.waiting_since = None;
+        }
+    }
+
+    fn forget_idle(&mut self, now: Instant) {
+        self.convs
+            .retain(|_, c| c.waiting_since.is_some() || now.duration_since(c.seen) < IDLE);
+        if self.convs.len() >= MAX_TRACKED {
+            self.convs.retain(|_, c| c.waiting_since.is_some());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::model::{Audience, ConvRef, Kind, MessageOut};
+
+    fn msg(conv: i64, seq: i64) -> Arc<Event> {
+        Arc::new(Event {
+            audience: Audience::Users(vec![1, 2].into()),
+            origin: None,
+            kind: EventKind::MessageCreated(MessageOut {
+                id: seq,
+                conversation: ConvRef {
+                    id: conv,
+                    kind: Kind::Direct,
+                    name: None,
+                    organization_id: None,
+                },
+                seq,
+                sender_id: 1,
+                sender_name: "a".into(),
+                content: format!("m{seq}"),
+                kind: "text".into(),
+                is_encrypted: false,
+                client_ref: None,
+                created_at: chrono::Utc::now(),
+                updated_at: chrono::Utc::now(),
+            }),
+        })
+    }
+
+    fn seqs(out: &[Arc<Event>]) -> Vec<i64> {
+        out.iter()
+            .map(|e| match &e.kind {
+                EventKind::MessageCreated(m) => m.seq,
+                _ => -1,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_later_message_waits_for_its_predecessor() {
+        let mut r = Reorder::new(HOLD);
+        let t = Instant::now();
+        let mut out = Vec::new();
+        r.push(msg(1, 5), t, &mut out);
+        assert!(
+            out.is_empty(),
+            "the first message of an unknown conversation waits"
+        );
+        r.push(msg(1, 4), t, &mut out);
+        assert!(out.is_empty());
+        r.expire(t + HOLD, &mut out);
+        assert_eq!(seqs(&out), [4, 5]);
+        out.clear();
+        // Known now: 7 waits for 6, and 6 releases both at once.
+        r.push(msg(1, 7), t + HOLD, &mut out);
+        assert!(out.is_empty());
+        r.push(msg(1, 6), t + HOLD, &mut out);
+        assert_eq!(seqs(&out), [6, 7]);
+        out.clear();
+        r.push(msg(1, 8), t + HOLD, &mut out);
+        assert_eq!(seqs(&out), [8], "in order: no wait");
+        assert_eq!(r.next_deadline(), None);
+    }
+
+    #[test]
+    fn a_missing_predecessor_is_given_up_after_the_hold() {
+        let mut r = Reorder::new(HOLD);
+        let t = Instant::now();
+        let mut out = Vec::new();
+        r.push(msg(2, 1), t, &mut out);
+        r.expire(t + HOLD, &mut out);
+        out.clear();
+        r.push(msg(2, 3), t + HOLD, &mut out);
+        assert!(out.is_empty());
+        assert_eq!(r.next_deadline(), Some(t + HOLD + HOLD));
+        r.expire(t + HOLD + HOLD / 2, &mut out);
+        assert!(out.is_empty(), "not before the hold ends");
+        r.expire(t + HOLD + HOLD, &mut out);
+        assert_eq!(seqs(&out), [3]);
+        out.clear();
+        r.push(msg(2, 2), t + HOLD * 3, &mut out);
+        assert_eq!(seqs(&out), [2], "late, but delivered");
+    }
+
+    #[test]
+    fn conversations_do_not_wait_for_each_other_and_other_events_pass() {
+        let mut r = Reorder::new(HOLD);
+        let t = Instant::now();
+        let mut out = Vec::new();
+        r.push(msg(1, 1), t, &mut out);
+        r.push(msg(2, 1), t, &mut out);
+        r.expire(t + HOLD, &mut out);
+        out.clear();
+        r.push(msg(1, 3), t + HOLD, &mut out);
+        r.push(msg(2, 2), t + HOLD, &mut out);
+        let typing = Arc::new(Event {
+            audience: Audience::Room(1),
+            origin: None,
+            kind: EventKind::Typing {
+                conversation: None,
+                user_id: 1,
+                user_name: "a".into(),
+                typing: true,
+            },
+        });
+        r.push(typing, t + HOLD, &mut out);
+        assert_eq!(seqs(&out), [2, -1]);
+    }
+
+    #[test]
+    fn envelopes_round_trip_sealed() {
+        let cipher = MessageCipher::random();
+        let env = Envelope {
+            node: "n1".into(),
+            items: vec![Wire::Event(msg(3, 9)), Wire::MembersChanged(3)],
+        };
+        let sealed = cipher
+            .seal(&serde_json::to_string(&env).unwrap(), AAD)
+            .unwrap();
+        assert!(!sealed.contains("m9"), "contents are not in clear");
+        let back = open(&cipher, sealed.as_bytes()).unwrap();
+        assert_eq!(back.node, "n1");
+        assert!(matches!(back.items[1], Wire::MembersChanged(3)));
+        assert_eq!(
+            seqs(&[match &back.items[0] {
+                Wire::Event(e) => e.clone(),
+                _ => unreachable!(),
+            }]),
+            [9]
+        );
+        assert!(open(&MessageCipher::random(), sealed.as_bytes()).is_none());
+    }
+}
