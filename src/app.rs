@@ -298,6 +298,11 @@ pub async fn start_with(
             }
         }
     });
+    // Cluster mode: this node's heartbeat and presence in Redis.
+    tokio::spawn(crate::core::presence::keep_cluster(
+        core.clone(),
+        shutdown.clone(),
+    ));
     let token = shutdown.clone();
     let task = tokio::spawn(async move {
         token.cancelled().await;

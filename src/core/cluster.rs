@@ -14,10 +14,12 @@
 //! publish them in the other order. The node's pump therefore keeps each
 //! conversation's `MessageCreated` events in sequence order (sequence numbers have
 //! no gaps: the writer assigns `last_seq + 1` in the commit): an event whose
-//! predecessor has not been seen yet waits at most [`HOLD`] for it (also the first
-//! message of a conversation this node has not seen lately, whose predecessor it
-//! cannot know). A predecessor later than that is delivered late rather than lost
-//! (counted as `chatwire_bus_reorder_late_total`).
+//! predecessor has not been seen yet waits at most [`HOLD`] for it. So does a
+//! message of a conversation this node has not seen since it started (or for an
+//! hour), unless it is the conversation's first: the node cannot know whether its
+//! predecessor is still on the way. A predecessor later than that is delivered
+//! late rather than lost (counted as `chatwire_bus_reorder_late_total`). A held
+//! message is rendered for the connections in its room when it is released.
 //!
 //! Failure: the subscriber reconnects with backoff (at most [`MAX_BACKOFF`]
 //! between tries, so delivery resumes within a few seconds of Redis being back);
@@ -29,7 +31,7 @@ use std::{
     collections::{BTreeMap, HashMap},
     sync::{
         Arc, OnceLock,
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::Duration,
 };
@@ -50,7 +52,7 @@ pub const HOLD: Duration = Duration::from_millis(250);
 pub const MAX_BACKOFF: Duration = Duration::from_secs(2);
 const MIN_BACKOFF: Duration = Duration::from_millis(100);
 /// A conversation idle this long is forgotten by the reorder stage.
-const IDLE: Duration = Duration::from_secs(600);
+const IDLE: Duration = Duration::from_secs(3600);
 /// Conversations the reorder stage tracks at most (past it, idle ones go first).
 const MAX_TRACKED: usize = 100_000;
 /// Events and notices waiting for the Redis publisher.
@@ -74,6 +76,9 @@ pub struct Cluster {
     pub node_id: String,
     redis: ConnectionManager,
     up: Arc<AtomicBool>,
+    /// Moves each time the bus subscription (re)connects: shared state this node
+    /// keeps in Redis is written again then (Redis may have restarted empty).
+    epoch: Arc<AtomicU64>,
     members_hook: Arc<OnceLock<Hook>>,
 }
 
@@ -88,12 +93,180 @@ impl Cluster {
         self.redis.clone()
     }
 
+    /// Moves each time the link to Redis is made again (see [`Cluster::resync_presence`]).
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::SeqCst)
+    }
+
+    /// Counts a connection of `user` on this node; how many the user has on
+    /// every node together (1: the first anywhere).
+    pub async fn presence_up(&self, user: i64) -> redis::RedisResult<i64> {
+        self.presence_script(&PRESENCE_UP, user).await
+    }
+
+    /// Counts a closed connection of `user` on this node; how many the user still
+    /// has on every node together (0: that was the last anywhere).
+    pub async fn presence_down(&self, user: i64) -> redis::RedisResult<i64> {
+        self.presence_script(&PRESENCE_DOWN, user).await
+    }
+
+    /// How many connections `user` has on every node together.
+    pub async fn presence_count(&self, user: i64) -> redis::RedisResult<i64> {
+        self.presence_script(&PRESENCE_COUNT, user).await
+    }
+
+    async fn presence_script(&self, script: &redis::Script, user: i64) -> redis::RedisResult<i64> {
+        let mut r = self.redis.clone();
+        let mut inv = script.prepare_invoke();
+        inv.key(presence_key(user))
+            .key(node_users_key(&self.node_id))
+            .arg(&self.node_id)
+            .arg(user);
+        bounded(inv.invoke_async(&mut r)).await
+    }
+
+    /// Writes this node's connection counts (`(user, count)`) to Redis again,
+    /// replacing whatever Redis held for this node.
+    pub async fn resync_presence(&self, counts: &[(i64, usize)]) -> redis::RedisResult<()> {
+        let mut r = self.redis.clone();
+        let mut inv = PRESENCE_RESYNC.prepare_invoke();
+        inv.arg(&self.node_id);
+        for (u, c) in counts {
+            inv.arg(*u).arg(*c);
+        }
+        bounded(inv.invoke_async(&mut r)).await
+    }
+
+    /// Beats this node's heart; the nodes whose heart stopped ([`NODE_TTL`]).
+    pub async fn heartbeat(&self) -> redis::RedisResult<Vec<String>> {
+        let mut r = self.redis.clone();
+        let mut inv = HEARTBEAT.prepare_invoke();
+        inv.arg(&self.node_id).arg(NODE_TTL.as_millis() as u64);
+        bounded(inv.invoke_async(&mut r)).await
+    }
+
+    /// Forgets a dead node's connections; the users who have none left anywhere.
+    /// Safe to race: one caller gets the users, the others nothing.
+    pub async fn sweep_node(&self, node: &str) -> redis::RedisResult<Vec<i64>> {
+        let mut r = self.redis.clone();
+        let mut inv = SWEEP.prepare_invoke();
+        inv.arg(node);
+        bounded(inv.invoke_async(&mut r)).await
+    }
+
     /// What to do when another node says a conversation's memberships changed
     /// (the member cache forgets it). Set once, by the core.
     pub fn on_members_changed(&self, f: impl Fn(i64) + Send + Sync + 'static) {
         let _ = self.members_hook.set(Box::new(f));
     }
 }
+
+/// A node whose heart has not beaten for this long is dead: its connections are
+/// forgotten and its users who are nowhere else are announced offline.
+pub const NODE_TTL: Duration = Duration::from_secs(15);
+/// How often a node beats its heart and looks for dead nodes.
+pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
+
+fn presence_key(user: i64) -> String {
+    format!("chatwire:presence:{user}")
+}
+
+fn node_users_key(node: &str) -> String {
+    format!("chatwire:node_users:{node}")
+}
+
+/// A Redis call that gives up after a while (Redis away must not stall a
+/// connection's handshake).
+async fn bounded<T>(call: impl Future<Output = redis::RedisResult<T>>) -> redis::RedisResult<T> {
+    match tokio::time::timeout(Duration::from_secs(2), call).await {
+        Ok(r) => r,
+        Err(_) => Err(redis::RedisError::from((
+            redis::ErrorKind::Io,
+            "Redis did not answer in time",
+        ))),
+    }
+}
+
+// Presence in Redis: `chatwire:presence:{user}` is a hash node -> live
+// connections; `chatwire:node_users:{node}` the users a node has connections of
+// (to forget them when the node dies); `chatwire:nodes` a sorted set of node ->
+// last heartbeat (Redis time, ms). Scripts run atomically. They name keys they
+// build themselves, so they need one Redis (not Redis Cluster).
+static PRESENCE_UP: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"
+redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+redis.call('SADD', KEYS[2], ARGV[2])
+local total = 0
+for _, v in ipairs(redis.call('HVALS', KEYS[1])) do total = total + tonumber(v) end
+return total",
+    )
+});
+
+static PRESENCE_DOWN: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"
+local n = redis.call('HINCRBY', KEYS[1], ARGV[1], -1)
+if n <= 0 then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+  redis.call('SREM', KEYS[2], ARGV[2])
+end
+local total = 0
+for _, v in ipairs(redis.call('HVALS', KEYS[1])) do total = total + tonumber(v) end
+return total",
+    )
+});
+
+static PRESENCE_COUNT: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"
+local total = 0
+for _, v in ipairs(redis.call('HVALS', KEYS[1])) do total = total + tonumber(v) end
+return total",
+    )
+});
+
+static PRESENCE_RESYNC: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"
+local set = 'chatwire:node_users:' .. ARGV[1]
+for _, u in ipairs(redis.call('SMEMBERS', set)) do
+  redis.call('HDEL', 'chatwire:presence:' .. u, ARGV[1])
+end
+redis.call('DEL', set)
+for i = 2, #ARGV, 2 do
+  redis.call('HSET', 'chatwire:presence:' .. ARGV[i], ARGV[1], ARGV[i + 1])
+  redis.call('SADD', set, ARGV[i])
+end
+return 1",
+    )
+});
+
+static HEARTBEAT: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', 'chatwire:nodes', now, ARGV[1])
+return redis.call('ZRANGEBYSCORE', 'chatwire:nodes', '-inf', now - tonumber(ARGV[2]))",
+    )
+});
+
+static SWEEP: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"
+local set = 'chatwire:node_users:' .. ARGV[1]
+local gone = {}
+for _, u in ipairs(redis.call('SMEMBERS', set)) do
+  local k = 'chatwire:presence:' .. u
+  redis.call('HDEL', k, ARGV[1])
+  if redis.call('HLEN', k) == 0 then table.insert(gone, tonumber(u)) end
+end
+redis.call('DEL', set)
+redis.call('ZREM', 'chatwire:nodes', ARGV[1])
+return gone",
+    )
+});
 
 /// Connects this node to the cluster: the bus it must use and the link. Redis
 /// need not be up yet (the connection is made, and remade, in the background).
@@ -116,6 +289,7 @@ pub fn start(
     let (remote_tx, remote_rx) = mpsc::channel(1024);
     let bus = Bus::clustered(bus_capacity, pump_tx, out_tx);
     let up = Arc::new(AtomicBool::new(false));
+    let epoch = Arc::new(AtomicU64::new(0));
     let members_hook: Arc<OnceLock<Hook>> = Arc::default();
     metrics::gauge!("chatwire_redis_up").set(0.0);
     tokio::spawn(pump(bus.clone(), pump_rx, remote_rx, members_hook.clone()));
@@ -131,6 +305,7 @@ pub fn start(
         node_id.clone(),
         cipher,
         up.clone(),
+        epoch.clone(),
         remote_tx,
     ));
     tracing::info!(node = %node_id, "cluster mode: bus on Redis");
@@ -140,6 +315,7 @@ pub fn start(
             node_id,
             redis,
             up,
+            epoch,
             members_hook,
         }),
     ))
@@ -203,6 +379,7 @@ async fn subscribe(
     node: String,
     cipher: MessageCipher,
     up: Arc<AtomicBool>,
+    epoch: Arc<AtomicU64>,
     remote: mpsc::Sender<Vec<Wire>>,
 ) {
     let mut backoff = MIN_BACKOFF;
@@ -216,6 +393,7 @@ async fn subscribe(
         match tokio::time::timeout(Duration::from_secs(2), connected).await {
             Ok(Ok(ps)) => {
                 up.store(true, Ordering::Relaxed);
+                epoch.fetch_add(1, Ordering::SeqCst);
                 metrics::gauge!("chatwire_redis_up").set(1.0);
                 tracing::info!(node = %node, "Redis connected: cross-node delivery on");
                 backoff = MIN_BACKOFF;
@@ -385,6 +563,11 @@ impl Reorder {
                 }
                 c.waiting_since = (!c.held.is_empty()).then_some(now);
             }
+            // Nothing comes before a conversation's first message.
+            None if seq == 1 => {
+                out.push(ev);
+                c.next = Some(2);
+            }
             _ => {
                 c.held.insert(seq, ev);
                 c.waiting_since.get_or_insert(now);
@@ -495,6 +678,11 @@ mod tests {
         r.push(msg(1, 8), t + HOLD, &mut out);
         assert_eq!(seqs(&out), [8], "in order: no wait");
         assert_eq!(r.next_deadline(), None);
+        out.clear();
+        r.push(msg(9, 1), t, &mut out);
+        assert_eq!(seqs(&out), [1], "nothing precedes a first message: no wait");
+        r.push(msg(9, 2), t, &mut out);
+        assert_eq!(seqs(&out), [1, 2]);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { makeUser, connectUser, closeAll, ask, rand, barrier, expectNoneBefore } from "../helpers.mjs";
+import { makeUser, connectUser, closeAll, ask, rand, barrier, expectNoneBefore, sleep } from "../helpers.mjs";
 import { closeAllSockets } from "../ws-helpers.mjs";
 import { registerCalls, joinCalls, api as callsApi } from "../calls-lib.mjs";
 import { orgUser, createRoom, rawClient, sioClient } from "../orgchat-lib.mjs";
@@ -157,7 +157,7 @@ test("calls: messages with acks and typing between nodes", { skip: SKIP }, async
   const ack = await ask(a, "message", { to: bob.id, content: "across", type: "text" });
   assert.deepEqual(await b.rec.next("message"), ack);
   b.emit("typing:start", { to: alice.id });
-  assert.equal((await a.rec.next("typing:start")).userId, bob.id);
+  assert.equal((await a.rec.next("typing:start")).from, bob.id);
   // REST on node 2 reaches node 1's socket.
   const sent = await callsApi(n2.urls.calls, "POST", "/api/messages", {
     token: bob.token,
@@ -167,6 +167,40 @@ test("calls: messages with acks and typing between nodes", { skip: SKIP }, async
   assert.equal((await a.rec.next("message")).content, "by REST");
   a.disconnect();
   b.disconnect();
+});
+
+test("calls: presence is announced once for the first connection anywhere and the last", { skip: SKIP }, async () => {
+  const carol = await registerCalls(n1.urls.calls, "Carol");
+  const dave = await registerCalls(n2.urls.calls, "Dave");
+  const stranger = await registerCalls(n1.urls.calls, "Stranger");
+  const sent = await callsApi(n1.urls.calls, "POST", "/api/messages", {
+    token: carol.token,
+    body: { receiverId: dave.id, content: "hi", type: "text" },
+  });
+  assert.equal(sent.status, 201);
+  const c = await joinCalls(n1.urls.calls, carol);
+  const s = await joinCalls(n1.urls.calls, stranger);
+  const d2 = await joinCalls(n2.urls.calls, dave);
+  const on = await c.rec.next("user:online");
+  assert.equal(on.userId, dave.id);
+  assert.equal(on.status, "online");
+  // A second connection on the other node is not a second "online"...
+  const d1 = await joinCalls(n1.urls.calls, dave);
+  // ...and closing one of two is not "offline" (nothing tells when the server
+  // handled the close: Dave's typing, sent after it on the remaining socket, is
+  // the barrier, and it crosses nodes like the presence events).
+  d2.disconnect();
+  await sleep(300);
+  d1.emit("typing:start", { to: carol.id });
+  await expectNoneBefore(c.rec, ["user:online", "user:offline"], c.rec.nextEntry("typing:start"));
+  d1.disconnect();
+  const off = await c.rec.next("user:offline");
+  assert.equal(off.userId, dave.id);
+  // Not a contact: told nothing (Carol's typing, later, comes first).
+  c.emit("typing:start", { to: stranger.id });
+  await expectNoneBefore(s.rec, ["user:online", "user:offline"], s.rec.nextEntry("typing:start"));
+  c.disconnect();
+  s.disconnect();
 });
 
 test("orgchat: a room's raw WebSocket on node 1 and Socket.IO on node 2", { skip: SKIP }, async () => {
