@@ -42,7 +42,7 @@ if [[ "${DATABASE_URL:-}" == postgres* ]]; then
     timeout 600 apt-get update -q
     DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y -q redis-server
   fi
-  node --test --test-concurrency=1 ./cluster/profiles.test.mjs ./cluster/failure.test.mjs
+  node --test --test-concurrency=1 ./cluster/profiles.test.mjs ./cluster/limits.test.mjs ./cluster/failure.test.mjs
 fi
 bash ../browser/run.sh # the demo chat page in headless Chromium (installs chromium if missing)
 

@@ -154,6 +154,18 @@ impl Cluster {
         bounded(inv.invoke_async(&mut r)).await
     }
 
+    /// Takes one request from the budget stored at `key` (GCRA: one request per
+    /// `period_ms`, `burst` usable at once), in one round trip; 0 when allowed,
+    /// else the milliseconds until a request is free.
+    pub async fn take(&self, key: &str, period_ms: u64, burst: u32) -> redis::RedisResult<u64> {
+        let mut r = self.redis.clone();
+        let mut inv = GCRA.prepare_invoke();
+        inv.key(format!("chatwire:rl:{key}"))
+            .arg(period_ms.max(1))
+            .arg(burst.max(1));
+        bounded(inv.invoke_async(&mut r)).await
+    }
+
     /// What to do when another node says a conversation's memberships changed
     /// (the member cache forgets it). Set once, by the core.
     pub fn on_members_changed(&self, f: impl Fn(i64) + Send + Sync + 'static) {
@@ -242,6 +254,25 @@ return 1",
     )
 });
 
+// A budget in Redis (GCRA, as governor's): the key holds the theoretical arrival
+// time of the next request (Redis time, ms); it expires when the budget is full.
+static GCRA: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local period = tonumber(ARGV[1])
+local tau = period * (tonumber(ARGV[2]) - 1)
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local allow_at = tat - tau
+if now < allow_at then return allow_at - now end
+local new_tat = tat + period
+redis.call('SET', KEYS[1], new_tat, 'PX', math.max(1, new_tat - now))
+return 0",
+    )
+});
+
 static HEARTBEAT: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
     redis::Script::new(
         r"
@@ -288,6 +319,9 @@ pub fn start(
     let (out_tx, out_rx) = mpsc::channel(OUT_CAPACITY);
     let (remote_tx, remote_rx) = mpsc::channel(1024);
     let bus = Bus::clustered(bus_capacity, pump_tx, out_tx);
+    // Echoes are recognised by this process, not by the configurable node name:
+    // two processes given one name by mistake still hear each other.
+    let instance = format!("{node_id}/{}", uuid::Uuid::new_v4().simple());
     let up = Arc::new(AtomicBool::new(false));
     let epoch = Arc::new(AtomicU64::new(0));
     let members_hook: Arc<OnceLock<Hook>> = Arc::default();
@@ -295,14 +329,14 @@ pub fn start(
     tokio::spawn(pump(bus.clone(), pump_rx, remote_rx, members_hook.clone()));
     tokio::spawn(publish(
         redis.clone(),
-        node_id.clone(),
+        instance.clone(),
         cipher.clone(),
         up.clone(),
         out_rx,
     ));
     tokio::spawn(subscribe(
         client,
-        node_id.clone(),
+        instance,
         cipher,
         up.clone(),
         epoch.clone(),

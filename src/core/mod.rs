@@ -125,11 +125,17 @@ impl Core {
             let m = members.clone();
             c.on_members_changed(move |conv| m.changed(conv));
         }
-        let logins = ratelimit::LoginGuard::new(
+        let logins = ratelimit::LoginGuard::shared(
             limits.login_per_account_per_minute,
             limits.login_per_ip_per_minute,
+            cluster.clone(),
         );
-        let message_budget = ratelimit::Limiter::per_minute(limits.messages_per_minute);
+        let message_budget = ratelimit::Limiter::per_minute(limits.messages_per_minute).shared(
+            "messages",
+            cluster.clone(),
+            limits.messages_per_minute,
+            std::time::Duration::from_secs(60),
+        );
         let writer = messages::writer::Writer::spawn(writer_db.unwrap_or(db.clone()), bus.clone());
         Core {
             db,
