@@ -303,6 +303,10 @@ pub async fn start_with(
         core.clone(),
         shutdown.clone(),
     ));
+    tokio::spawn(crate::core::calls::keep_cluster(
+        core.clone(),
+        shutdown.clone(),
+    ));
     let token = shutdown.clone();
     let task = tokio::spawn(async move {
         token.cancelled().await;

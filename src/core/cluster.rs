@@ -45,6 +45,7 @@ use tokio::{
 
 use super::bus::{Bus, Event, EventKind, Wire};
 use super::crypto::MessageCipher;
+use super::model::CallInfo;
 
 /// How long a message waits for its conversation's earlier ones.
 pub const HOLD: Duration = Duration::from_millis(250);
@@ -116,10 +117,19 @@ impl Cluster {
     }
 
     async fn presence_script(&self, script: &redis::Script, user: i64) -> redis::RedisResult<i64> {
+        self.count_script(script, PRESENCE, user).await
+    }
+
+    async fn count_script(
+        &self,
+        script: &redis::Script,
+        (hash, set): (&str, &str),
+        user: i64,
+    ) -> redis::RedisResult<i64> {
         let mut r = self.redis.clone();
         let mut inv = script.prepare_invoke();
-        inv.key(presence_key(user))
-            .key(node_users_key(&self.node_id))
+        inv.key(format!("{hash}{user}"))
+            .key(format!("{set}{}", self.node_id))
             .arg(&self.node_id)
             .arg(user);
         bounded(inv.invoke_async(&mut r)).await
@@ -128,13 +138,156 @@ impl Cluster {
     /// Writes this node's connection counts (`(user, count)`) to Redis again,
     /// replacing whatever Redis held for this node.
     pub async fn resync_presence(&self, counts: &[(i64, usize)]) -> redis::RedisResult<()> {
+        self.resync(PRESENCE, counts).await
+    }
+
+    async fn resync(
+        &self,
+        (hash, set): (&str, &str),
+        counts: &[(i64, usize)],
+    ) -> redis::RedisResult<()> {
         let mut r = self.redis.clone();
-        let mut inv = PRESENCE_RESYNC.prepare_invoke();
-        inv.arg(&self.node_id);
+        let mut inv = RESYNC.prepare_invoke();
+        inv.arg(&self.node_id).arg(hash).arg(set);
         for (u, c) in counts {
             inv.arg(*u).arg(*c);
         }
         bounded(inv.invoke_async(&mut r)).await
+    }
+
+    // --- Calls: ringing-capable connections per user per node, and the live calls.
+
+    /// Counts a calls endpoint of `user` here; the user's endpoints on every node.
+    pub async fn endpoints_up(&self, user: i64) -> redis::RedisResult<i64> {
+        self.count_script(&PRESENCE_UP, ENDPOINTS, user).await
+    }
+
+    /// Counts a closed calls endpoint; the user's endpoints left on every node.
+    pub async fn endpoints_down(&self, user: i64) -> redis::RedisResult<i64> {
+        self.count_script(&PRESENCE_DOWN, ENDPOINTS, user).await
+    }
+
+    /// The user's calls endpoints on every node.
+    pub async fn endpoints_count(&self, user: i64) -> redis::RedisResult<i64> {
+        self.count_script(&PRESENCE_COUNT, ENDPOINTS, user).await
+    }
+
+    /// Writes this node's endpoint counts to Redis again.
+    pub async fn resync_endpoints(&self, counts: &[(i64, usize)]) -> redis::RedisResult<()> {
+        self.resync(ENDPOINTS, counts).await
+    }
+
+    /// The call `user` is in (0 while one is being set up), on any node.
+    pub async fn call_of(&self, user: i64) -> redis::RedisResult<Option<i64>> {
+        let mut r = self.redis.clone();
+        bounded(
+            redis::cmd("GET")
+                .arg(busy_key(user))
+                .query_async::<Option<i64>>(&mut r),
+        )
+        .await
+    }
+
+    /// Marks both users busy (call 0: being set up), or neither when one already is.
+    pub async fn call_reserve(&self, a: i64, b: i64) -> redis::RedisResult<bool> {
+        let mut r = self.redis.clone();
+        let mut inv = CALL_RESERVE.prepare_invoke();
+        inv.key(busy_key(a)).key(busy_key(b)).arg(CALL_TTL_SECS);
+        bounded(inv.invoke_async::<i64>(&mut r))
+            .await
+            .map(|n| n == 1)
+    }
+
+    /// Frees both users if they are (still) in `call`.
+    pub async fn call_release(&self, users: [i64; 2], call: i64) -> redis::RedisResult<()> {
+        let mut r = self.redis.clone();
+        let mut inv = CALL_RELEASE.prepare_invoke();
+        inv.key(busy_key(users[0]))
+            .key(busy_key(users[1]))
+            .arg(call);
+        bounded(inv.invoke_async::<i64>(&mut r)).await.map(|_| ())
+    }
+
+    /// Stores a ringing call, its parties busy with it, and its ring deadline.
+    pub async fn call_start(&self, info: &CallInfo, ring: Duration) -> redis::RedisResult<()> {
+        let json = serde_json::to_string(info).map_err(json_err)?;
+        let mut r = self.redis.clone();
+        let mut inv = CALL_START.prepare_invoke();
+        inv.key(call_key(info.id))
+            .key(busy_key(info.caller_id))
+            .key(busy_key(info.callee_id))
+            .arg(info.id)
+            .arg(json)
+            .arg(ring.as_millis() as u64)
+            .arg(CALL_TTL_SECS);
+        bounded(inv.invoke_async::<i64>(&mut r)).await.map(|_| ())
+    }
+
+    /// The live call `id`, if any node holds it.
+    pub async fn call_get(&self, id: i64) -> redis::RedisResult<Option<CallInfo>> {
+        let mut r = self.redis.clone();
+        let v: Option<String> =
+            bounded(redis::cmd("GET").arg(call_key(id)).query_async(&mut r)).await?;
+        v.map(|j| serde_json::from_str(&j).map_err(json_err))
+            .transpose()
+    }
+
+    /// Removes the live call `id` when it is in `status` (any when None) and, when
+    /// `callee` is given, called them: exactly one caller gets it.
+    pub async fn call_take(
+        &self,
+        id: i64,
+        status: Option<&str>,
+        callee: Option<i64>,
+    ) -> redis::RedisResult<Option<CallInfo>> {
+        let mut r = self.redis.clone();
+        let mut inv = CALL_TAKE.prepare_invoke();
+        inv.key(call_key(id))
+            .arg(status.unwrap_or(""))
+            .arg(callee.map(|c| c.to_string()).unwrap_or_default())
+            .arg(id);
+        let v: Option<String> = bounded(inv.invoke_async(&mut r)).await?;
+        v.map(|j| serde_json::from_str(&j).map_err(json_err))
+            .transpose()
+    }
+
+    /// The callee accepts the ringing call `id`: the call after the change, or
+    /// None when it is not ringing for them.
+    pub async fn call_accept(
+        &self,
+        id: i64,
+        callee: i64,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> redis::RedisResult<Option<CallInfo>> {
+        let mut r = self.redis.clone();
+        let at = serde_json::to_value(at).map_err(json_err)?;
+        let mut inv = CALL_ACCEPT.prepare_invoke();
+        inv.key(call_key(id))
+            .arg(callee)
+            .arg(at.as_str().unwrap_or_default())
+            .arg(id);
+        let v: Option<String> = bounded(inv.invoke_async(&mut r)).await?;
+        v.map(|j| serde_json::from_str(&j).map_err(json_err))
+            .transpose()
+    }
+
+    /// Calls whose ring deadline passed, each given to exactly one node.
+    pub async fn calls_due(&self) -> redis::RedisResult<Vec<i64>> {
+        let mut r = self.redis.clone();
+        bounded(CALLS_DUE.prepare_invoke().invoke_async(&mut r)).await
+    }
+
+    /// Users left with no calls endpoint by a dead node, each given to one node.
+    pub async fn call_orphans(&self) -> redis::RedisResult<Vec<i64>> {
+        let mut r = self.redis.clone();
+        bounded(
+            redis::cmd("LPOP")
+                .arg(ORPHANS)
+                .arg(100)
+                .query_async::<Option<Vec<i64>>>(&mut r),
+        )
+        .await
+        .map(Option::unwrap_or_default)
     }
 
     /// Beats this node's heart; the nodes whose heart stopped ([`NODE_TTL`]).
@@ -179,12 +332,25 @@ pub const NODE_TTL: Duration = Duration::from_secs(15);
 /// How often a node beats its heart and looks for dead nodes.
 pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
 
-fn presence_key(user: i64) -> String {
-    format!("chatwire:presence:{user}")
+/// Key prefixes of a per-user, per-node count: the user's hash (node -> count)
+/// and the node's set of users.
+const PRESENCE: (&str, &str) = ("chatwire:presence:", "chatwire:node_users:");
+const ENDPOINTS: (&str, &str) = ("chatwire:endpoints:", "chatwire:node_endpoints:");
+/// Users whose last calls endpoint was on a dead node (their calls end).
+const ORPHANS: &str = "chatwire:calls:orphans";
+/// Live calls and busy marks expire after a day whatever happens.
+const CALL_TTL_SECS: u64 = 86_400;
+
+fn busy_key(user: i64) -> String {
+    format!("chatwire:busy:{user}")
 }
 
-fn node_users_key(node: &str) -> String {
-    format!("chatwire:node_users:{node}")
+fn call_key(id: i64) -> String {
+    format!("chatwire:call:{id}")
+}
+
+fn json_err(e: serde_json::Error) -> redis::RedisError {
+    redis::RedisError::from((redis::ErrorKind::Client, "bad JSON in Redis", e.to_string()))
 }
 
 /// A Redis call that gives up after a while (Redis away must not stall a
@@ -238,16 +404,16 @@ return total",
     )
 });
 
-static PRESENCE_RESYNC: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+static RESYNC: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
     redis::Script::new(
         r"
-local set = 'chatwire:node_users:' .. ARGV[1]
+local node, hash, set = ARGV[1], ARGV[2], ARGV[3] .. ARGV[1]
 for _, u in ipairs(redis.call('SMEMBERS', set)) do
-  redis.call('HDEL', 'chatwire:presence:' .. u, ARGV[1])
+  redis.call('HDEL', hash .. u, node)
 end
 redis.call('DEL', set)
-for i = 2, #ARGV, 2 do
-  redis.call('HSET', 'chatwire:presence:' .. ARGV[i], ARGV[1], ARGV[i + 1])
+for i = 4, #ARGV, 2 do
+  redis.call('HSET', hash .. ARGV[i], node, ARGV[i + 1])
   redis.call('SADD', set, ARGV[i])
 end
 return 1",
@@ -283,19 +449,105 @@ return redis.call('ZRANGEBYSCORE', 'chatwire:nodes', '-inf', now - tonumber(ARGV
     )
 });
 
+// Forgets a dead node: its presence (returns the users now on no node) and its
+// calls endpoints (users now with none go to the orphans list, whose calls end).
 static SWEEP: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
     redis::Script::new(
         r"
-local set = 'chatwire:node_users:' .. ARGV[1]
-local gone = {}
-for _, u in ipairs(redis.call('SMEMBERS', set)) do
-  local k = 'chatwire:presence:' .. u
-  redis.call('HDEL', k, ARGV[1])
-  if redis.call('HLEN', k) == 0 then table.insert(gone, tonumber(u)) end
+local node = ARGV[1]
+local function forget(hash, set)
+  local gone = {}
+  for _, u in ipairs(redis.call('SMEMBERS', set .. node)) do
+    redis.call('HDEL', hash .. u, node)
+    if redis.call('HLEN', hash .. u) == 0 then table.insert(gone, tonumber(u)) end
+  end
+  redis.call('DEL', set .. node)
+  return gone
 end
-redis.call('DEL', set)
-redis.call('ZREM', 'chatwire:nodes', ARGV[1])
-return gone",
+local offline = forget('chatwire:presence:', 'chatwire:node_users:')
+for _, u in ipairs(forget('chatwire:endpoints:', 'chatwire:node_endpoints:')) do
+  redis.call('RPUSH', 'chatwire:calls:orphans', u)
+end
+redis.call('ZREM', 'chatwire:nodes', node)
+return offline",
+    )
+});
+
+static CALL_RESERVE: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"
+if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+redis.call('SET', KEYS[1], '0', 'EX', ARGV[1])
+redis.call('SET', KEYS[2], '0', 'EX', ARGV[1])
+return 1",
+    )
+});
+
+static CALL_RELEASE: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"
+for _, k in ipairs(KEYS) do
+  if redis.call('GET', k) == ARGV[1] then redis.call('DEL', k) end
+end
+return 1",
+    )
+});
+
+static CALL_START: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[4])
+redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[4])
+redis.call('SET', KEYS[3], ARGV[1], 'EX', ARGV[4])
+redis.call('ZADD', 'chatwire:rings', now + tonumber(ARGV[3]), ARGV[1])
+return 1",
+    )
+});
+
+static CALL_TAKE: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"
+local v = redis.call('GET', KEYS[1])
+if not v then return false end
+local c = cjson.decode(v)
+if ARGV[1] ~= '' and c.status ~= ARGV[1] then return false end
+if ARGV[2] ~= '' and tostring(c.callee_id) ~= ARGV[2] then return false end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', 'chatwire:rings', ARGV[3])
+return v",
+    )
+});
+
+static CALL_ACCEPT: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"
+local v = redis.call('GET', KEYS[1])
+if not v then return false end
+local c = cjson.decode(v)
+if c.status ~= 'ringing' or tostring(c.callee_id) ~= ARGV[1] then return false end
+c.status = 'accepted'
+c.answered_at = ARGV[2]
+local out = cjson.encode(c)
+redis.call('SET', KEYS[1], out, 'KEEPTTL')
+redis.call('ZREM', 'chatwire:rings', ARGV[3])
+return out",
+    )
+});
+
+static CALLS_DUE: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local due = redis.call('ZRANGEBYSCORE', 'chatwire:rings', '-inf', now, 'LIMIT', 0, 100)
+local out = {}
+for _, id in ipairs(due) do
+  redis.call('ZREM', 'chatwire:rings', id)
+  table.insert(out, tonumber(id))
+end
+return out",
     )
 });
 

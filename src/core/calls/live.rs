@@ -37,6 +37,14 @@ impl Calls {
         self.busy.get(&user).map(|c| *c)
     }
 
+    /// This node's connections able to ring, per user.
+    pub(super) fn endpoint_snapshot(&self) -> Vec<(i64, usize)> {
+        self.endpoints
+            .iter()
+            .map(|e| (*e.key(), *e.value()))
+            .collect()
+    }
+
     /// Counts a connection able to ring.
     pub fn endpoint_up(&self, user: i64) {
         *self.endpoints.entry(user).or_insert(0) += 1;

@@ -66,6 +66,40 @@ test("SIGKILL of a node: its user is announced offline within 30 s, reconnects t
   assert.equal(n2.exited, null, "node 2 still runs");
 });
 
+test("a call left ringing by a killed caller's node still times out; an accepted one whose party's node died ends with network_error", { skip: SKIP, timeout: 90000 }, async () => {
+  const c = await startCluster({ nodes: 3, env: { CALL_RING_TIMEOUT_SECS: "3" } });
+  clusters.push(c);
+  const [n1, n2, n3] = c.nodes;
+  const caller = await registerCalls(n1.urls.calls, "Caller");
+  const callee = await registerCalls(n2.urls.calls, "Callee");
+  const a = await joinCalls(n1.urls.calls, caller);
+  const b = await joinCalls(n2.urls.calls, callee);
+  const ev = await ask(a, "call:initiate", { to: callee.id, callType: "voice" });
+  assert.equal((await b.rec.next("call:incoming")).id, ev.id);
+  await n1.kill("SIGKILL");
+  const end = await b.rec.next("call:ended", 10000);
+  assert.equal(end.callId, ev.id);
+  assert.equal(end.reason, "timeout");
+  assert.equal(end.by, null);
+
+  // An accepted call between node 2 and node 3; node 3 dies.
+  const other = await registerCalls(n3.urls.calls, "Other");
+  const o = await joinCalls(n3.urls.calls, other);
+  const call = await ask(b, "call:initiate", { to: other.id, callType: "video" });
+  await o.rec.next("call:incoming");
+  o.emit("call:respond", { callId: call.id, response: "accept" });
+  await b.rec.next("call:accepted");
+  await n3.kill("SIGKILL");
+  const lost = await b.rec.next("call:ended", 30000);
+  assert.equal(lost.callId, call.id);
+  assert.equal(lost.reason, "network_error");
+  assert.equal(lost.by, other.id);
+  // The survivor is free for the next call.
+  const again = await joinCalls(n2.urls.calls, other);
+  const next = await ask(b, "call:initiate", { to: other.id, callType: "voice" });
+  assert.equal((await again.rec.next("call:incoming")).id, next.id);
+});
+
 test("Redis restart: nodes serve their own connections, then deliver across nodes again within 5 s; none exits", { skip: SKIP, timeout: 90000 }, async () => {
   const { redis, nodes: [n1, n2] } = await cluster();
   const { carol, dave } = await contacts(n1, n2);

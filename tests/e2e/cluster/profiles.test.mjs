@@ -203,6 +203,48 @@ test("calls: presence is announced once for the first connection anywhere and th
   s.disconnect();
 });
 
+test("calls: a call rings on the other node, is accepted and ended across nodes; busy holds across nodes", { skip: SKIP }, async () => {
+  const caller = await registerCalls(n1.urls.calls, "Caller");
+  const callee = await registerCalls(n2.urls.calls, "Callee");
+  const third = await registerCalls(n2.urls.calls, "Third");
+  const c = await joinCalls(n1.urls.calls, caller);
+  const d1 = await joinCalls(n2.urls.calls, callee);
+  const d2 = await joinCalls(n1.urls.calls, callee); // a tab on each node
+  const t = await joinCalls(n2.urls.calls, third);
+  const ev = await ask(c, "call:initiate", { to: callee.id, callType: "voice" });
+  assert.equal(ev.status, "ringing");
+  for (const d of [d1, d2]) assert.equal((await d.rec.next("call:incoming")).id, ev.id);
+  // Busy on every node: the third user (node 2) cannot call either party.
+  t.emit("call:initiate", { to: caller.id, callType: "voice" });
+  assert.equal((await t.rec.next("error")).code, "CALL_IN_PROGRESS");
+  // Accepted on node 2, where the call did not start.
+  d1.emit("call:respond", { callId: ev.id, response: "accept" });
+  for (const s of [c, d1, d2]) {
+    const acc = await s.rec.next("call:accepted");
+    assert.equal(acc.callId, ev.id);
+    assert.equal(acc.by, callee.id);
+  }
+  t.emit("call:initiate", { to: callee.id, callType: "video" });
+  assert.equal((await t.rec.next("error")).code, "CALL_IN_PROGRESS", "accepted is busy too");
+  c.emit("call:end", { callId: ev.id });
+  for (const s of [c, d1, d2]) {
+    const end = await s.rec.next("call:ended");
+    assert.equal(end.callId, ev.id);
+    assert.equal(end.reason, "user_ended");
+    assert.equal(end.by, caller.id);
+  }
+  // Both free again, on either node: the callee calls back from node 1.
+  const back = await ask(d2, "call:initiate", { to: caller.id, callType: "video" });
+  assert.equal((await c.rec.next("call:incoming")).id, back.id);
+  c.emit("call:respond", { callId: back.id, response: "reject" });
+  assert.equal((await d1.rec.next("call:rejected")).callId, back.id);
+  // Someone with no connection anywhere cannot be rung.
+  const away = await registerCalls(n1.urls.calls, "Away");
+  t.emit("call:initiate", { to: away.id, callType: "voice" });
+  assert.equal((await t.rec.next("call:failed")).reason, "user_unavailable");
+  for (const s of [c, d1, d2, t]) s.disconnect();
+});
+
 test("orgchat: a room's raw WebSocket on node 1 and Socket.IO on node 2", { skip: SKIP }, async () => {
   const org = `Org ${rand(6)}`;
   const admin = await orgUser(n1.urls.orgchat, { name: "Admin", org, role: "admin" });
