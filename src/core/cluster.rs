@@ -762,7 +762,6 @@ async fn pump(
     loop {
         let deadline = order.next_deadline();
         tokio::select! {
-            biased;
             ev = local.recv() => match ev {
                 Some(ev) => order.push(ev, Instant::now(), &mut out),
                 None => break,
