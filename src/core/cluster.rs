@@ -94,6 +94,22 @@ impl Cluster {
         self.redis.clone()
     }
 
+    /// A Redis call, refused at once while the bus subscription says Redis is
+    /// away (so nothing waits for a connection timeout then: every caller has a
+    /// local fallback or fails fast), else bounded in time.
+    async fn bounded<T>(
+        &self,
+        call: impl Future<Output = redis::RedisResult<T>>,
+    ) -> redis::RedisResult<T> {
+        if !self.redis_up() {
+            return Err(redis::RedisError::from((
+                redis::ErrorKind::Io,
+                "Redis is away",
+            )));
+        }
+        bounded(call).await
+    }
+
     /// Moves each time the link to Redis is made again (see [`Cluster::resync_presence`]).
     pub fn epoch(&self) -> u64 {
         self.epoch.load(Ordering::SeqCst)
@@ -132,7 +148,7 @@ impl Cluster {
             .key(format!("{set}{}", self.node_id))
             .arg(&self.node_id)
             .arg(user);
-        bounded(inv.invoke_async(&mut r)).await
+        self.bounded(inv.invoke_async(&mut r)).await
     }
 
     /// Writes this node's connection counts (`(user, count)`) to Redis again,
@@ -152,7 +168,7 @@ impl Cluster {
         for (u, c) in counts {
             inv.arg(*u).arg(*c);
         }
-        bounded(inv.invoke_async(&mut r)).await
+        self.bounded(inv.invoke_async(&mut r)).await
     }
 
     // --- Calls: ringing-capable connections per user per node, and the live calls.
@@ -180,7 +196,7 @@ impl Cluster {
     /// The call `user` is in (0 while one is being set up), on any node.
     pub async fn call_of(&self, user: i64) -> redis::RedisResult<Option<i64>> {
         let mut r = self.redis.clone();
-        bounded(
+        self.bounded(
             redis::cmd("GET")
                 .arg(busy_key(user))
                 .query_async::<Option<i64>>(&mut r),
@@ -193,7 +209,7 @@ impl Cluster {
         let mut r = self.redis.clone();
         let mut inv = CALL_RESERVE.prepare_invoke();
         inv.key(busy_key(a)).key(busy_key(b)).arg(CALL_TTL_SECS);
-        bounded(inv.invoke_async::<i64>(&mut r))
+        self.bounded(inv.invoke_async::<i64>(&mut r))
             .await
             .map(|n| n == 1)
     }
@@ -205,7 +221,9 @@ impl Cluster {
         inv.key(busy_key(users[0]))
             .key(busy_key(users[1]))
             .arg(call);
-        bounded(inv.invoke_async::<i64>(&mut r)).await.map(|_| ())
+        self.bounded(inv.invoke_async::<i64>(&mut r))
+            .await
+            .map(|_| ())
     }
 
     /// Stores a ringing call, its parties busy with it, and its ring deadline.
@@ -220,14 +238,17 @@ impl Cluster {
             .arg(json)
             .arg(ring.as_millis() as u64)
             .arg(CALL_TTL_SECS);
-        bounded(inv.invoke_async::<i64>(&mut r)).await.map(|_| ())
+        self.bounded(inv.invoke_async::<i64>(&mut r))
+            .await
+            .map(|_| ())
     }
 
     /// The live call `id`, if any node holds it.
     pub async fn call_get(&self, id: i64) -> redis::RedisResult<Option<CallInfo>> {
         let mut r = self.redis.clone();
-        let v: Option<String> =
-            bounded(redis::cmd("GET").arg(call_key(id)).query_async(&mut r)).await?;
+        let v: Option<String> = self
+            .bounded(redis::cmd("GET").arg(call_key(id)).query_async(&mut r))
+            .await?;
         v.map(|j| serde_json::from_str(&j).map_err(json_err))
             .transpose()
     }
@@ -246,7 +267,7 @@ impl Cluster {
             .arg(status.unwrap_or(""))
             .arg(callee.map(|c| c.to_string()).unwrap_or_default())
             .arg(id);
-        let v: Option<String> = bounded(inv.invoke_async(&mut r)).await?;
+        let v: Option<String> = self.bounded(inv.invoke_async(&mut r)).await?;
         v.map(|j| serde_json::from_str(&j).map_err(json_err))
             .transpose()
     }
@@ -266,7 +287,7 @@ impl Cluster {
             .arg(callee)
             .arg(at.as_str().unwrap_or_default())
             .arg(id);
-        let v: Option<String> = bounded(inv.invoke_async(&mut r)).await?;
+        let v: Option<String> = self.bounded(inv.invoke_async(&mut r)).await?;
         v.map(|j| serde_json::from_str(&j).map_err(json_err))
             .transpose()
     }
@@ -274,13 +295,14 @@ impl Cluster {
     /// Calls whose ring deadline passed, each given to exactly one node.
     pub async fn calls_due(&self) -> redis::RedisResult<Vec<i64>> {
         let mut r = self.redis.clone();
-        bounded(CALLS_DUE.prepare_invoke().invoke_async(&mut r)).await
+        self.bounded(CALLS_DUE.prepare_invoke().invoke_async(&mut r))
+            .await
     }
 
     /// Users left with no calls endpoint by a dead node, each given to one node.
     pub async fn call_orphans(&self) -> redis::RedisResult<Vec<i64>> {
         let mut r = self.redis.clone();
-        bounded(
+        self.bounded(
             redis::cmd("LPOP")
                 .arg(ORPHANS)
                 .arg(100)
@@ -295,7 +317,7 @@ impl Cluster {
         let mut r = self.redis.clone();
         let mut inv = HEARTBEAT.prepare_invoke();
         inv.arg(&self.node_id).arg(NODE_TTL.as_millis() as u64);
-        bounded(inv.invoke_async(&mut r)).await
+        self.bounded(inv.invoke_async(&mut r)).await
     }
 
     /// Forgets a dead node's connections; the users who have none left anywhere.
@@ -304,7 +326,7 @@ impl Cluster {
         let mut r = self.redis.clone();
         let mut inv = SWEEP.prepare_invoke();
         inv.arg(node);
-        bounded(inv.invoke_async(&mut r)).await
+        self.bounded(inv.invoke_async(&mut r)).await
     }
 
     /// Takes one request from the budget stored at `key` (GCRA: one request per
@@ -316,7 +338,7 @@ impl Cluster {
         inv.key(format!("chatwire:rl:{key}"))
             .arg(period_ms.max(1))
             .arg(burst.max(1));
-        bounded(inv.invoke_async(&mut r)).await
+        self.bounded(inv.invoke_async(&mut r)).await
     }
 
     /// What to do when another node says a conversation's memberships changed

@@ -168,7 +168,7 @@ pub async fn disconnected(core: &Core, user: i64) -> Result<()> {
 
 fn redis_failed(op: &'static str, e: &redis::RedisError) {
     metrics::counter!("chatwire_redis_errors_total", "op" => op).increment(1);
-    tracing::warn!(op, error = %e, "Redis unavailable: presence decided by this node alone");
+    tracing::debug!(op, error = %e, "Redis unavailable: presence decided by this node alone");
 }
 
 /// Cluster mode: beats this node's heart, announces offline the users of nodes
