@@ -1,6 +1,8 @@
 //! The live call state of this process: who is in which call, the ringing and
 //! accepted calls with their ring timers, and how many ringing-capable
-//! connections each user has.
+//! connections each user has. Cluster mode keeps the same in Redis (`shared.rs`);
+//! the endpoint counts here are then this node's share, written to Redis again
+//! after a reconnect.
 
 use dashmap::{DashMap, mapref::entry::Entry};
 use tokio::task::AbortHandle;
