@@ -44,7 +44,7 @@ if [[ "${DATABASE_URL:-}" == postgres* ]]; then
   fi
   node --test --test-concurrency=1 ./cluster/profiles.test.mjs ./cluster/limits.test.mjs ./cluster/failure.test.mjs
 fi
-bash ../browser/run.sh # the demo chat page in headless Chromium (installs chromium if missing)
+bash ../browser/run.sh # the demo chat page and the admin UI in headless Chromium (installs chromium if missing)
 
 echo "== examples (each against a fresh server)"
 cd ../..

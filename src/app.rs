@@ -249,6 +249,8 @@ pub async fn start_with(
     core: CoreRef,
     listeners: Vec<(Profile, TcpListener)>,
 ) -> anyhow::Result<Running> {
+    let mut cfg = cfg;
+    crate::transport::admin::hash_config(&mut cfg).await?;
     let shutdown = CancellationToken::new();
     let mut addrs = BTreeMap::new();
     let mut servers = Vec::new();

@@ -36,6 +36,16 @@ impl Profile {
     }
 }
 
+impl Profile {
+    /// Whether the profile serves Socket.IO (and so the admin UI, when on).
+    pub fn speaks_socketio(self) -> bool {
+        matches!(
+            self,
+            Profile::Expresschat | Profile::Calls | Profile::Orgchat
+        )
+    }
+}
+
 impl FromStr for Profile {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -181,6 +191,22 @@ pub struct Config {
     /// listener (embedded in the binary). Off by default.
     #[arg(long, env = "CHATWIRE_DEMO_PAGE", default_value_t = false)]
     pub demo_page: bool,
+
+    /// The Socket.IO admin UI (`@socket.io/admin-ui`): its namespace `/admin` and
+    /// its page at `/admin/` on every Socket.IO listener (expresschat, calls,
+    /// orgchat), on only when both this and `ADMIN_UI_PASSWORD` are set.
+    #[arg(long, env = "ADMIN_UI_USER")]
+    pub admin_ui_user: Option<String>,
+    /// The admin UI's password, or a bcrypt hash of it (`$2b$...`). A plain
+    /// password is replaced by its bcrypt hash at start (`admin::hash_config`):
+    /// only the hash stays in the running server.
+    #[arg(
+        long,
+        env = "ADMIN_UI_PASSWORD",
+        default_value = "",
+        hide_default_value = true
+    )]
+    pub admin_ui_password: Secret,
 
     /// Origins allowed by CORS, comma separated, with credentials. Empty: any origin,
     /// without credentials (same-origin pages need no CORS at all).

@@ -38,11 +38,16 @@ pub fn build(
         Profile::Chatsphere => chatsphere::build(core.clone(), cfg, shutdown),
         Profile::Testcore => testcore::build(core.clone(), cfg, shutdown),
     };
+    let mut ops = crate::transport::http::ops_routes(core);
+    // The Socket.IO admin UI's page, on the listeners that speak Socket.IO.
+    if p.speaks_socketio() && crate::transport::admin::enabled(cfg) {
+        ops = ops.merge(crate::transport::admin_page::router());
+    }
     Ok(Built {
         // The profile's router goes in as a fallback *service*, so its layers (the
         // Socket.IO layer above all) see every request that no ops route takes;
         // merged as routes, `/socket.io/` would match no route and answer 404.
-        router: crate::transport::http::ops_routes(core)
+        router: ops
             .fallback_service(built.router)
             .layer(crate::transport::http::cors(cfg)),
         closer: built.closer,

@@ -1,5 +1,7 @@
-//! Socket.IO plumbing: building the layer with our limits, the per-user room, and
-//! the ordered inbox.
+//! Socket.IO plumbing: building the layer with our limits, the per-user room, the
+//! ordered inbox, and the one place sockets join and leave rooms ([`join`],
+//! [`leave`], [`join_where`], [`leave_where`]), which the admin UI watches
+//! (`admin.rs`).
 //!
 //! socketioxide runs every incoming event in its own task, so two events from one
 //! socket can be handled out of order. It does run the *extractors* of an event
@@ -12,6 +14,7 @@
 use std::{convert::Infallible, future::Future, sync::Arc, time::Instant};
 
 use axum::{
+    Extension,
     extract::{OriginalUri, Request},
     http::{HeaderMap, HeaderName, HeaderValue, Uri},
 };
@@ -22,7 +25,7 @@ use socketioxide::{
     extract::{AckSender, Event, SocketRef, TryData},
     handler::FromMessageParts,
     layer::SocketIoLayer,
-    socket::Socket,
+    socket::{DisconnectReason, Socket},
 };
 use socketioxide_core::Value;
 use tokio::sync::mpsc;
@@ -32,19 +35,28 @@ use tower::{
 };
 use tracing::Instrument;
 
+use super::admin::{self, Tap};
 use crate::config::Config;
 
-/// The Socket.IO layer, behind [`own_request_parts`].
-pub type Layer = Stack<SocketIoLayer, Stack<MapRequestLayer<fn(Request) -> Request>, Identity>>;
+/// The Socket.IO layer, behind [`own_request_parts`] and the admin UI's [`Tap`].
+pub type Layer = Stack<
+    SocketIoLayer,
+    Stack<MapRequestLayer<fn(Request) -> Request>, Stack<Extension<Tap>, Identity>>,
+>;
 
-/// Builds a Socket.IO layer with chatwire's buffer and size limits.
+/// Builds a Socket.IO layer with chatwire's buffer and size limits, and the admin
+/// UI's namespace `/admin` when it is configured (`ADMIN_UI_USER`). Every request
+/// carries the listener's [`Tap`], so a socket finds its listener's admin hub in
+/// its request parts.
 pub fn layer(cfg: &Config) -> (Layer, SocketIo) {
     let (sio, io) = SocketIo::builder()
         .max_buffer_size(cfg.socket_buffer)
         .max_payload(cfg.max_frame_bytes as u64)
         .ws_max_message_size(cfg.max_frame_bytes)
         .build_layer();
+    let tap = admin::Hub::install(cfg, &io);
     let layer = tower::ServiceBuilder::new()
+        .layer(Extension(tap))
         .map_request(own_request_parts as fn(Request) -> Request)
         .layer(sio)
         .into_inner();
@@ -90,6 +102,63 @@ pub fn user_room(user: i64) -> String {
 /// message to a group of N is one room look-up instead of N.
 pub fn conv_room(conv: i64) -> String {
     format!("conv:{conv}")
+}
+
+/// Puts `socket` in `rooms`. Every join of a chat socket goes through here (or
+/// [`join_where`]), so the admin UI hears of it (`room_joined`).
+pub fn join(socket: &SocketRef, rooms: impl IntoIterator<Item = String>) {
+    let rooms: Vec<String> = rooms.into_iter().collect();
+    match admin::Hub::of(socket) {
+        Some(hub) => {
+            let before = socket.rooms();
+            let new: Vec<String> = rooms
+                .iter()
+                .filter(|r| !before.iter().any(|b| b == r.as_str()))
+                .cloned()
+                .collect();
+            socket.join(rooms);
+            hub.joined(socket, &new);
+        }
+        None => socket.join(rooms),
+    }
+}
+
+/// Takes `socket` out of `rooms` (the admin UI hears `room_left`).
+pub fn leave(socket: &SocketRef, rooms: impl IntoIterator<Item = String>) {
+    let rooms: Vec<String> = rooms.into_iter().collect();
+    match admin::Hub::of(socket) {
+        Some(hub) => {
+            let before = socket.rooms();
+            let gone: Vec<String> = rooms
+                .iter()
+                .filter(|r| before.iter().any(|b| b == r.as_str()))
+                .cloned()
+                .collect();
+            socket.leave(rooms);
+            hub.left(socket, &gone);
+        }
+        None => socket.leave(rooms),
+    }
+}
+
+/// Puts every socket of namespace `/` that is in any of `within` in `room`.
+pub fn join_where(io: &SocketIo, within: Vec<String>, room: String) {
+    if within.is_empty() {
+        return;
+    }
+    for s in io.to(within).sockets() {
+        join(&s, [room.clone()]);
+    }
+}
+
+/// Takes every socket of namespace `/` that is in any of `within` out of `room`.
+pub fn leave_where(io: &SocketIo, within: Vec<String>, room: String) {
+    if within.is_empty() {
+        return;
+    }
+    for s in io.to(within).sockets() {
+        leave(&s, [room.clone()]);
+    }
 }
 
 /// One received event, waiting in a socket's inbox.
@@ -177,6 +246,10 @@ where
         return;
     };
     socket.extensions.remove::<InboxRx>();
+    // The socket is set up (its user's rooms joined, greeted): the admin UI sees it.
+    if let Some(hub) = admin::Hub::of(socket) {
+        hub.connected(socket);
+    }
     tokio::spawn(async move {
         while let Some(job) = rx.recv().await {
             let started = job.received;
@@ -193,10 +266,13 @@ where
 }
 
 /// Called from the disconnect handler: closes the inbox so the worker ends after
-/// the events already queued.
-pub fn close_inbox(socket: &SocketRef) {
+/// the events already queued, and tells the admin UI the socket is gone.
+pub fn close_inbox(socket: &SocketRef, reason: DisconnectReason) {
     socket.extensions.remove::<InboxTx>();
     socket.extensions.remove::<InboxRx>();
+    if let Some(hub) = admin::Hub::of(socket) {
+        hub.disconnected(socket, reason);
+    }
 }
 
 /// Emits to one socket, logging (not failing) when its buffer is full or it is gone.

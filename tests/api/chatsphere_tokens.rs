@@ -21,7 +21,8 @@ async fn health_needs_no_token_and_everything_else_does() {
     assert_eq!(r.status, 401);
     assert_eq!(error_of(&r), "Unauthorized: Invalid token");
     // A core access token (another secret, no `type`) is not an API token.
-    let access = chatwire::core::identity::auth::issue_access(&s.app.core, 1).unwrap();
+    let someone = crate::helpers::core_fixtures::user(&s.app, "someone").await;
+    let access = chatwire::core::identity::auth::issue_access(&s.app.core, &someone).unwrap();
     assert_eq!(cs.rooms(Some(&access)).await.status, 401);
 
     for via in [Via::Bearer, Via::Query, Via::Cookie] {

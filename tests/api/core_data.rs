@@ -4,7 +4,7 @@
 use chatwire::core::{
     Error, conversations,
     conversations::groups,
-    identity::auth,
+    identity::{auth, space::Space},
     messages::{self, Cursor, Delivery},
     model::Kind,
 };
@@ -195,21 +195,23 @@ async fn refresh_rotation_detects_reuse() {
     let app = spawn_app().await;
     let core = &app.core;
     let a = user(&app, "ann").await;
-    let s1 = auth::issue_session(core, a.id).await.unwrap();
-    let s2 = auth::rotate(core, &s1.refresh_token).await.unwrap();
-    assert_eq!(auth::verify_access(core, &s2.access_token), Ok(a.id));
+    let shared = Space::Shared;
+    let s1 = auth::issue_session(core, &a).await.unwrap();
+    let s2 = auth::rotate(core, shared, &s1.refresh_token).await.unwrap();
+    let who = auth::access_user(core, shared, &s2.access_token).await;
+    assert_eq!(who.map(|u| u.id).ok(), Some(a.id));
     // Replaying the spent token revokes the whole family, the new one included.
-    assert!(auth::rotate(core, &s1.refresh_token).await.is_err());
-    assert!(auth::rotate(core, &s2.refresh_token).await.is_err());
+    assert!(auth::rotate(core, shared, &s1.refresh_token).await.is_err());
+    assert!(auth::rotate(core, shared, &s2.refresh_token).await.is_err());
     // Forged and wrong-type tokens are refused.
-    assert_eq!(
-        auth::verify_access(core, &s2.refresh_token),
+    assert!(matches!(
+        auth::access_user(core, shared, &s2.refresh_token).await,
         Err(auth::AccessError::Invalid)
-    );
-    assert_eq!(
-        auth::verify_access(core, "eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0."),
+    ));
+    assert!(matches!(
+        auth::access_user(core, shared, "eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0.").await,
         Err(auth::AccessError::Invalid)
-    );
+    ));
     app.stop().await;
 }
 

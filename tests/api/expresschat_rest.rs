@@ -1,5 +1,6 @@
 //! expresschat REST: the original's status codes, numeric `success` and strings.
 
+use chatwire::core::identity::space::Space;
 use serde_json::json;
 
 use crate::helpers::{spawn_app, spawn_app_with};
@@ -157,7 +158,7 @@ async fn logout_clears_cookies_and_revokes_the_refresh_token() {
     let r = ex.login(json!({"email": "a@x.io", "password": "pw"})).await;
     let refresh = r.cookie_value("refresh_token").unwrap().to_owned();
     assert!(
-        chatwire::core::identity::auth::access_from_refresh(&app.core, &refresh)
+        chatwire::core::identity::auth::access_from_refresh(&app.core, Space::Shared, &refresh)
             .await
             .is_ok()
     );
@@ -175,7 +176,7 @@ async fn logout_clears_cookies_and_revokes_the_refresh_token() {
             .any(|(n, v)| *n == "refresh_token" && v.is_empty())
     );
     assert!(
-        chatwire::core::identity::auth::access_from_refresh(&app.core, &refresh)
+        chatwire::core::identity::auth::access_from_refresh(&app.core, Space::Shared, &refresh)
             .await
             .is_err(),
         "the refresh token is revoked server-side"
@@ -191,7 +192,12 @@ async fn update_access_token_sets_only_valid_tokens() {
         .post("/update-access-token", json!({"acessToken": "forged"}))
         .await;
     assert_eq!(r.status, 400);
-    let token = chatwire::core::identity::auth::issue_access(&app.core, 1).unwrap();
+    ex.signup_verified("Al", "a@x.io", "pw").await;
+    let al = chatwire::core::identity::accounts::find_by_email(&app.core, "a@x.io")
+        .await
+        .unwrap()
+        .unwrap();
+    let token = chatwire::core::identity::auth::issue_access(&app.core, &al).unwrap();
     let r = ex
         .post("/update-access-token", json!({"acessToken": token}))
         .await;

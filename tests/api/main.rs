@@ -17,5 +17,6 @@ mod ops;
 mod orgchat_core;
 mod orgchat_rest;
 mod secrets;
+mod spaces;
 mod testcore_rest;
 mod testcore_ws;

@@ -2,10 +2,13 @@
 
 use chatwire::{
     config::Profile,
-    core::{crypto, identity::auth},
+    core::{
+        crypto,
+        identity::{auth, space::Space},
+    },
 };
 
-use crate::helpers::spawn_app;
+use crate::helpers::{core_fixtures::user, spawn_app};
 
 #[tokio::test]
 async fn health_ready_and_metrics_answer() {
@@ -37,7 +40,8 @@ async fn shutdown_completes() {
 #[tokio::test]
 async fn generated_secrets_survive_a_restart() {
     let app = spawn_app().await;
-    let token = auth::issue_access(&app.core, 42).unwrap();
+    let ann = user(&app, "ann").await;
+    let token = auth::issue_access(&app.core, &ann).unwrap();
     let sealed = app
         .core
         .cipher
@@ -45,8 +49,11 @@ async fn generated_secrets_survive_a_restart() {
         .unwrap();
     let app = app.restart(&[]).await;
     assert_eq!(
-        auth::verify_access(&app.core, &token),
-        Ok(42),
+        auth::access_user(&app.core, Space::Shared, &token)
+            .await
+            .map(|u| u.id)
+            .ok(),
+        Some(ann.id),
         "same signing secret after a restart"
     );
     assert_eq!(

@@ -130,7 +130,7 @@ async fn every_chat_route_needs_an_organization_access_token() {
         .await
         .unwrap()
         .unwrap();
-    let token = chatwire::core::identity::auth::issue_access(&app.core, exp.id).unwrap();
+    let token = chatwire::core::identity::auth::issue_access(&app.core, &exp).unwrap();
     assert_eq!(oc.rooms(Some(&token)).await.status, 401);
     // `?token=` works like the header.
     let url = format!("/api/chat?token={}", ann.access);

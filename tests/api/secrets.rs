@@ -68,11 +68,16 @@ async fn secrets_kept_in_the_database_by_an_older_install_move_into_the_file() {
             "{name} moved as it was"
         );
     }
-    let token = auth::issue_access(&app.core, 7).unwrap();
+    let someone = crate::helpers::core_fixtures::user(&app, "someone").await;
+    let token = auth::issue_access(&app.core, &someone).unwrap();
+    // Only the signature is in question here: tokens now carry an audience,
+    // which a default `Validation` (expecting none) would refuse.
+    let mut only_signature = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+    only_signature.validate_aud = false;
     let signed_with_old = jsonwebtoken::decode::<serde_json::Value>(
         &token,
         &jsonwebtoken::DecodingKey::from_secret(old[0].1.as_bytes()),
-        &jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256),
+        &only_signature,
     );
     assert!(
         signed_with_old.is_ok(),

@@ -13,28 +13,11 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, mkdirSync, copyFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { startServer, newIdentity, signupVerify, REPO_ROOT } from "../e2e/helpers.mjs";
-
-const HERE = dirname(fileURLToPath(import.meta.url));
-const OUT = process.env.CHATWIRE_BROWSER_OUT || join(HERE, "output");
-const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
-// What the machine's Chromium needs to start headless, quietly, in a closed network;
-// Playwright adds a fresh --user-data-dir of its own.
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-const WAIT = 10_000; // every wait in a page gives up after this many ms
+import { HERE, CHROMIUM, CHROMIUM_ARGS, WAIT, saveEvidence } from "./lib.mjs";
 
 test("the vendored socket.io client is npm's socket.io-client browser bundle", () => {
   const vendored = readFileSync(join(REPO_ROOT, "examples", "web", "socket.io.min.js"));
@@ -136,27 +119,4 @@ async function send(page, text) {
   await page.fill("#message", text);
   await page.press("#message", "Enter");
   await page.locator("#messages .mine", { hasText: text }).waitFor();
-}
-
-/** Screenshots of every page (and the server's log, when given) into a fresh folder of OUT. */
-async function saveEvidence(label, pages, server) {
-  const dir = join(OUT, `${label}-${new Date().toISOString().replace(/[:.]/g, "-")}`);
-  mkdirSync(dir, { recursive: true });
-  const saved = [];
-  for (const [who, page] of Object.entries(pages)) {
-    const path = join(dir, `${who}.png`);
-    try {
-      await page.screenshot({ path, timeout: WAIT });
-      saved.push(path);
-    } catch (e) {
-      saved.push(`(no screenshot of ${who}: ${e.message.split("\n")[0]})`);
-    }
-  }
-  if (server) {
-    try {
-      copyFileSync(server.logPath, join(dir, "server.log"));
-      saved.push(join(dir, "server.log"));
-    } catch {}
-  }
-  return saved;
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Browser end-to-end tests: the demo chat page (examples/web/) in headless Chromium,
+# Browser end-to-end tests: the demo chat page (examples/web/) and the Socket.IO admin
+# UI (/admin/) in headless Chromium,
 # driven by playwright-core under node's test runner, against a chatwire binary
 # (CHATWIRE_BIN, default target/debug/chatwire; `cargo build` first).
 #

@@ -1,6 +1,7 @@
 //! Accounts: users, sign-up with email verification, login checks, lookups and
-//! search. Users of expresschat and calls share one account space (no
-//! organization); orgchat users belong to exactly one organization.
+//! search. Users of expresschat, calls, chatsphere and testcore share one
+//! account space (no organization); orgchat users belong to exactly one
+//! organization. Logins are of one space ([`Space`]).
 
 use chrono::{Duration, Utc};
 use entity::{email_verifications, users};
@@ -10,7 +11,7 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait, Func},
 };
 
-use crate::core::{Core, Error, Result, identity::auth, mail::Mail};
+use crate::core::{Core, Error, Result, identity::auth, identity::space::Space, mail::Mail};
 
 /// How long a verification link or code stays valid.
 const VERIFICATION_TTL_HOURS: i64 = 24;
@@ -97,6 +98,14 @@ pub async fn find_by_email(core: &Core, email: &str) -> Result<Option<users::Mod
         .await?)
 }
 
+/// The account of that email in `space`: an account of another space is None,
+/// as an unknown email.
+pub async fn find_in_space(core: &Core, space: Space, email: &str) -> Result<Option<users::Model>> {
+    Ok(find_by_email(core, email)
+        .await?
+        .filter(|u| space.admits(u)))
+}
+
 pub async fn get(core: &Core, id: i64) -> Result<users::Model> {
     users::Entity::find_by_id(id)
         .one(&core.db)
@@ -104,16 +113,23 @@ pub async fn get(core: &Core, id: i64) -> Result<users::Model> {
         .ok_or(Error::NotFound("user"))
 }
 
-/// Checks email and password. `EmailNotVerified` only after the password matched,
-/// so the answer does not reveal more than the original did.
-pub async fn check_login(core: &Core, email: &str, password: &str) -> Result<users::Model> {
+/// Checks email and password for a login on a profile of `space`.
+/// `EmailNotVerified` only after the password matched, so the answer does not
+/// reveal more than the original did. An account of another space is
+/// `NotFound`, exactly as an unknown email (its password is not even checked).
+pub async fn check_login(
+    core: &Core,
+    space: Space,
+    email: &str,
+    password: &str,
+) -> Result<users::Model> {
     // Every attempt counts against the account's budget, found or not, so the
     // answer time and the throttling say nothing about which emails exist.
     core.logins
         .per_account
         .take(&normalize_email(email))
         .await?;
-    let user = find_by_email(core, email)
+    let user = find_in_space(core, space, email)
         .await?
         .ok_or(Error::NotFound("user"))?;
     let Some(hash) = user.password_hash.clone() else {
@@ -193,10 +209,16 @@ pub enum Verified {
     Already(users::Model),
 }
 
-/// Verifies an email with a link token or a code. Marks the user verified and
-/// spends every outstanding verification of the user.
-pub async fn verify_email(core: &Core, email: &str, secret: &str) -> Result<Verified> {
-    let user = find_by_email(core, email)
+/// Verifies an email of an account of `space` with a link token or a code.
+/// Marks the user verified and spends every outstanding verification of the
+/// user. An account of another space is `NotFound`.
+pub async fn verify_email(
+    core: &Core,
+    space: Space,
+    email: &str,
+    secret: &str,
+) -> Result<Verified> {
+    let user = find_in_space(core, space, email)
         .await?
         .ok_or(Error::NotFound("user"))?;
     if user.email_verified {

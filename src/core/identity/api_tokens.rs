@@ -1,7 +1,9 @@
 //! API tokens (chatsphere): long-lived JWTs for API clients (`type` 0) and their
 //! users (`type` 1), signed with their own secret. Every token is recorded in
 //! `api_tokens` under its `jti`, and verification looks the record up each time,
-//! so a revoked (or expired, or orphaned) token is refused at once.
+//! so a revoked (or expired, or orphaned) token is refused at once. Like every
+//! token, an API token carries its user's space as `aud` and is checked
+//! against the space it is presented to ([`Space`]).
 
 use std::time::Duration;
 
@@ -11,6 +13,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::Expr};
 use serde::{Deserialize, Serialize};
 
+use super::space::Space;
 use crate::core::{Core, Error, Result};
 
 /// Key material and lifetimes of API tokens, built once from config.
@@ -92,6 +95,10 @@ struct Claims {
     jti: String,
     iat: i64,
     exp: i64,
+    /// The space of the token's user ([`Space::audience`]); None in tokens
+    /// minted before spaces were told apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    aud: Option<String>,
 }
 
 /// A token just issued: the JWT and its record.
@@ -158,6 +165,7 @@ pub async fn issue(
         jti: jti.clone(),
         iat: now.timestamp(),
         exp: expires_at.timestamp(),
+        aud: Some(Space::of(user).audience().into()),
     };
     let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &keys.enc)
         .map_err(Error::internal)?;
@@ -169,15 +177,21 @@ pub async fn issue(
     })
 }
 
-/// Checks a token: signature, lifetime, and that its record exists, matches, is
-/// not revoked and not expired, and that its user still exists. Any failure is
+/// Checks a token presented to a profile of `space`: signature, lifetime,
+/// audience, and that its record exists, matches, is not revoked and not
+/// expired, and that its user still exists in that space. Any failure is
 /// `AuthRequired` (the caller answers "invalid token").
-pub async fn verify(core: &Core, token: &str) -> Result<Principal> {
+pub async fn verify(core: &Core, space: Space, token: &str) -> Result<Principal> {
     let mut v = Validation::new(Algorithm::HS256);
     v.leeway = 0;
+    // Checked below, where a token without audience is decided by its user.
+    v.validate_aud = false;
     let data = jsonwebtoken::decode::<Claims>(token, &core.api_keys.dec, &v)
         .map_err(|_| Error::AuthRequired)?;
     let c = data.claims;
+    if !space.accepts_audience(c.aud.as_deref()) {
+        return Err(Error::AuthRequired);
+    }
     let kind = Kind::from_number(c.kind).ok_or(Error::AuthRequired)?;
     let user_id: i64 = c.user_id.parse().map_err(|_| Error::AuthRequired)?;
     let rec = api_tokens::Entity::find()
@@ -195,6 +209,7 @@ pub async fn verify(core: &Core, token: &str) -> Result<Principal> {
     let user = users::Entity::find_by_id(user_id)
         .one(&core.db)
         .await?
+        .filter(|u| space.admits(u))
         .ok_or(Error::AuthRequired)?;
     Ok(Principal {
         token_id: rec.id,

@@ -11,6 +11,8 @@ use sea_orm::{
 };
 
 use crate::core::identity::accounts::{self, NewUser};
+use crate::core::identity::auth;
+use crate::core::identity::space::{self, Space};
 use crate::core::{Core, Error, Result};
 
 /// A member's role in their organization.
@@ -164,7 +166,7 @@ async fn by_name(core: &Core, name: &str) -> Result<Option<organizations::Model>
 /// Email and password of an organization member. Every failure reads the same
 /// (`InvalidCredentials`), so the answer does not tell which accounts exist.
 pub async fn login(core: &Core, email: &str, password: &str) -> Result<Member> {
-    let user = match accounts::check_login(core, email, password).await {
+    let user = match accounts::check_login(core, Space::Organization, email, password).await {
         Ok(u) => u,
         Err(Error::NotFound(_) | Error::InvalidCredentials | Error::EmailNotVerified) => {
             return Err(Error::InvalidCredentials);
@@ -175,13 +177,16 @@ pub async fn login(core: &Core, email: &str, password: &str) -> Result<Member> {
 }
 
 /// The member behind an authenticated user id. A user who no longer exists, or
-/// who belongs to no organization (an account of another profile), is refused.
+/// who belongs to no organization (an account of the shared space), is refused.
 pub async fn member(core: &Core, user_id: i64) -> Result<Member> {
-    let user = match accounts::get(core, user_id).await {
-        Ok(u) => u,
-        Err(Error::NotFound(_)) => return Err(Error::AuthRequired),
-        Err(e) => return Err(e),
-    };
+    let user = space::admit(core, Space::Organization, user_id).await?;
+    Member::from_user(user).ok_or(Error::AuthRequired)
+}
+
+/// The member of an access token presented to orgchat (see
+/// [`auth::access_user`]): any failure is `AuthRequired` but the database's.
+pub async fn member_of_token(core: &Core, token: &str) -> Result<Member> {
+    let user = auth::access_user(core, Space::Organization, token).await?;
     Member::from_user(user).ok_or(Error::AuthRequired)
 }
 

@@ -7,15 +7,18 @@ use std::{future::Future, sync::Arc};
 
 use entity::users;
 use serde_json::Value;
-use socketioxide::extract::{SocketRef, TryData};
+use socketioxide::{
+    extract::{SocketRef, TryData},
+    socket::DisconnectReason,
+};
 use tokio::sync::Mutex;
 
 use super::{
-    Ctx,
+    Ctx, SPACE,
     error::Refusal,
     wire::{Connected, Join, id_str},
 };
-use crate::core::{Error, Result, calls, identity::accounts, identity::auth, presence};
+use crate::core::{Error, Result, calls, identity::auth, presence};
 use crate::profiles::kit::{self, Id};
 use crate::transport::socketio::{self, Inbound, emit};
 
@@ -97,13 +100,12 @@ async fn handshake(ctx: &Ctx, socket: &SocketRef, auth: Option<Value>) -> Result
     Ok(())
 }
 
-/// The user of a valid access token, if they belong to this profile's space.
+/// The user of a valid access token of this profile's space, if verified.
 pub async fn authenticate(ctx: &Ctx, token: &str) -> Result<users::Model> {
-    let id = auth::verify_access(&ctx.core, token).map_err(|_| Error::AuthRequired)?;
-    match accounts::get(&ctx.core, id).await {
-        Ok(u) if u.organization_id.is_none() && u.email_verified => Ok(u),
-        Ok(_) | Err(Error::NotFound(_)) => Err(Error::AuthRequired),
-        Err(e) => Err(e),
+    match auth::access_user(&ctx.core, SPACE, token).await {
+        Ok(u) if u.email_verified => Ok(u),
+        Ok(_) => Err(Error::AuthRequired),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -120,7 +122,9 @@ where
     };
     metrics::gauge!("chatwire_connections", "profile" => "calls").increment(1.0);
     let (dctx, dstate) = (ctx.clone(), state.clone());
-    socket.on_disconnect(async move |s: SocketRef| closed(&dctx, &s, &dstate).await);
+    socket.on_disconnect(async move |s: SocketRef, reason: DisconnectReason| {
+        closed(&dctx, &s, &dstate, reason).await
+    });
     if let Some(user) = state.user().await {
         enter(&ctx, &socket, &state, user).await;
     }
@@ -131,8 +135,8 @@ where
 
 /// The socket closed: a counted user goes offline there, and a call they were in
 /// on their last calls socket ends (`network_error`).
-async fn closed(ctx: &Ctx, socket: &SocketRef, state: &ConnState) {
-    socketio::close_inbox(socket);
+async fn closed(ctx: &Ctx, socket: &SocketRef, state: &ConnState, reason: DisconnectReason) {
+    socketio::close_inbox(socket, reason);
     metrics::gauge!("chatwire_connections", "profile" => "calls").decrement(1.0);
     let counted = {
         let mut c = state.0.lock().await;
@@ -164,7 +168,7 @@ async fn enter(ctx: &Ctx, s: &SocketRef, state: &ConnState, user: users::Model) 
         c.counted = true;
         // Deliveries address the user's room; `except(sid)` works because
         // `prepare_inbox` put the socket in its own-id room.
-        s.join(socketio::user_room(id));
+        socketio::join(s, [socketio::user_room(id)]);
         calls::endpoint_opened(&ctx.core, id).await;
         // Held across the announcement so the disconnect handler waits for it.
         if let Err(e) = presence::connected(&ctx.core, id).await {

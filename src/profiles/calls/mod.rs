@@ -38,7 +38,15 @@ use tokio_util::sync::CancellationToken;
 
 use crate::core::ratelimit::Limiter;
 use crate::profiles::kit;
-use crate::{config::Config, core::CoreRef, transport::socketio};
+use crate::{
+    config::Config,
+    core::{CoreRef, identity::space::Space},
+    transport::socketio,
+};
+
+/// The accounts and tokens this profile admits: the shared space's (see
+/// `core::identity::space`), the same accounts as expresschat's.
+pub const SPACE: Space = Space::Shared;
 
 /// What the handlers share.
 pub struct Ctx {

@@ -13,7 +13,7 @@ use axum::{
 use entity::users;
 
 use super::{
-    Ctx,
+    Ctx, SPACE,
     error::ApiError,
     handshake::authenticate,
     wire::{
@@ -64,7 +64,7 @@ fn session(
     status: StatusCode,
     u: &users::Model,
 ) -> Result<(StatusCode, Json<SessionOut>), ApiError> {
-    let token = auth::issue_access(&ctx.core, u.id)?;
+    let token = auth::issue_access(&ctx.core, u)?;
     let body = SessionOut {
         success: true,
         token,
@@ -85,10 +85,10 @@ async fn login(
     let (Some(email), Some(password)) = (present(&b.email), b.password.as_deref()) else {
         return Err(Error::invalid("email and password are required").into());
     };
-    let user = match accounts::check_login(&ctx.core, email, password).await {
-        // Accounts of an organization (orgchat) are not this profile's.
-        Ok(u) if u.organization_id.is_none() => u,
-        Ok(_) | Err(Error::NotFound(_)) | Err(Error::InvalidCredentials) => {
+    // Accounts of an organization (orgchat) are unknown here (NotFound).
+    let user = match accounts::check_login(&ctx.core, SPACE, email, password).await {
+        Ok(u) => u,
+        Err(Error::NotFound(_)) | Err(Error::InvalidCredentials) => {
             return Err(Error::InvalidCredentials.into());
         }
         Err(e) => return Err(e.into()),

@@ -13,7 +13,7 @@ use axum::{
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::{Ctx, error::ApiError};
+use super::{Ctx, SPACE, error::ApiError};
 use crate::core::{
     Error,
     identity::api_tokens::{self, Kind, Principal},
@@ -41,10 +41,12 @@ pub fn token_from(headers: &HeaderMap, uri: &Uri, body: Option<&Value>) -> Optio
 /// expired or revoked one `AuthRequired`.
 pub async fn principal(ctx: &Ctx, token: Option<String>) -> Result<Principal, ApiError> {
     let token = token.ok_or(ApiError::NoToken)?;
-    api_tokens::verify(&ctx.core, &token).await.map_err(|e| {
-        count_refusal("chatsphere", e.code(), "auth", None, &e);
-        ApiError::from(e)
-    })
+    api_tokens::verify(&ctx.core, SPACE, &token)
+        .await
+        .map_err(|e| {
+            count_refusal("chatsphere", e.code(), "auth", None, &e);
+            ApiError::from(e)
+        })
 }
 
 /// An authenticated request with its JSON body (`Null` when none was sent).

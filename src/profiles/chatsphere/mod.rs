@@ -48,7 +48,16 @@ use dashmap::DashMap;
 use futures_util::FutureExt;
 use tokio_util::sync::CancellationToken;
 
-use crate::{config::Config, core::CoreRef, profiles::kit, transport::ws};
+use crate::{
+    config::Config,
+    core::{CoreRef, identity::space::Space},
+    profiles::kit,
+    transport::ws,
+};
+
+/// The accounts and tokens this profile admits: the shared space's (see
+/// `core::identity::space`); its API tokens are its own kind of token.
+pub const SPACE: Space = Space::Shared;
 
 /// What the routes, handlers and the renderer share.
 pub struct Ctx {

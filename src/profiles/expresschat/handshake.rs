@@ -5,12 +5,10 @@
 
 use std::sync::Arc;
 
-use socketioxide::extract::SocketRef;
+use socketioxide::{extract::SocketRef, socket::DisconnectReason};
 
-use super::{Ctx, events, wire::*};
-use crate::core::{
-    Result, conversations, identity::accounts, identity::auth, model::Kind, presence,
-};
+use super::{Ctx, SPACE, events, wire::*};
+use crate::core::{Result, conversations, identity::auth, model::Kind, presence};
 use crate::profiles::kit;
 use crate::transport::socketio::{self, emit};
 
@@ -52,7 +50,7 @@ pub fn register(ctx: Arc<Ctx>) {
 async fn handshake(ctx: &Ctx, socket: &SocketRef) {
     let (access, refresh) = credentials(socket);
     if let Some(s) = authenticate(ctx, access, refresh).await {
-        socket.join(socketio::user_room(s.user.id));
+        socketio::join(socket, [socketio::user_room(s.user.id)]);
         socket.extensions.insert(s);
         socketio::prepare_inbox(socket, ctx.inbox_capacity);
     }
@@ -71,24 +69,30 @@ fn credentials(socket: &SocketRef) -> (Option<String>, Option<String>) {
 
 /// The session of a good access token, or of a good refresh token when the
 /// access token has expired or is absent (with a new access token for the
-/// client). The user must still exist and be verified.
+/// client). Both must be of this profile's space, and the user must still
+/// exist, be of that space and be verified.
 async fn authenticate(
     ctx: &Ctx,
     access: Option<String>,
     refresh: Option<String>,
 ) -> Option<Session> {
-    let (user_id, new_access) = match access.as_deref().map(|t| auth::verify_access(&ctx.core, t)) {
-        Some(Ok(user_id)) => (user_id, None),
-        Some(Err(auth::AccessError::Expired)) | None => {
-            let (user_id, token) = auth::access_from_refresh(&ctx.core, &refresh?).await.ok()?;
-            (user_id, Some(token))
-        }
-        Some(Err(auth::AccessError::Invalid)) => return None,
+    let checked = match access.as_deref() {
+        Some(t) => Some(auth::access_user(&ctx.core, SPACE, t).await),
+        None => None,
     };
-    let user = accounts::get(&ctx.core, user_id)
-        .await
-        .ok()
-        .filter(|u| u.email_verified)?;
+    let (user, new_access) = match checked {
+        Some(Ok(user)) => (user, None),
+        Some(Err(auth::AccessError::Expired)) | None => {
+            let (user, token) = auth::access_from_refresh(&ctx.core, SPACE, &refresh?)
+                .await
+                .ok()?;
+            (user, Some(token))
+        }
+        Some(Err(auth::AccessError::Invalid | auth::AccessError::Failed(_))) => return None,
+    };
+    if !user.email_verified {
+        return None;
+    }
     Some(Session {
         user: Arc::new(user),
         new_access,
@@ -106,8 +110,8 @@ async fn connected(ctx: Arc<Ctx>, socket: SocketRef) {
     };
     metrics::gauge!("chatwire_connections", "profile" => "expresschat").increment(1.0);
     let dctx = ctx.clone();
-    socket.on_disconnect(async move |s: SocketRef| {
-        socketio::close_inbox(&s);
+    socket.on_disconnect(async move |s: SocketRef, reason: DisconnectReason| {
+        socketio::close_inbox(&s, reason);
         metrics::gauge!("chatwire_connections", "profile" => "expresschat").decrement(1.0);
         if let Some(sess) = s.extensions.get::<Session>() {
             let _ = presence::disconnected(&dctx.core, sess.user.id).await;
@@ -146,12 +150,7 @@ async fn join_chat_rooms(
     listed: &[i64],
     generation: u64,
 ) -> Result<()> {
-    socket.join(
-        listed
-            .iter()
-            .map(|&c| socketio::conv_room(c))
-            .collect::<Vec<_>>(),
-    );
+    socketio::join(socket, listed.iter().map(|&c| socketio::conv_room(c)));
     if ctx.core.members.generation() == generation {
         return Ok(());
     }
@@ -165,12 +164,8 @@ async fn join_chat_rooms(
         .filter(|c| !now.contains(c))
         .map(|&c| socketio::conv_room(c))
         .collect();
-    socket.leave(gone);
-    socket.join(
-        now.iter()
-            .map(|&c| socketio::conv_room(c))
-            .collect::<Vec<_>>(),
-    );
+    socketio::leave(socket, gone);
+    socketio::join(socket, now.iter().map(|&c| socketio::conv_room(c)));
     Ok(())
 }
 

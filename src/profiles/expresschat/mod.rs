@@ -46,7 +46,16 @@ use std::sync::Arc;
 use futures_util::FutureExt;
 use tokio_util::sync::CancellationToken;
 
-use crate::{config::Config, core::CoreRef, profiles::kit, transport::socketio};
+use crate::{
+    config::Config,
+    core::{CoreRef, identity::space::Space},
+    profiles::kit,
+    transport::socketio,
+};
+
+/// The accounts and tokens this profile admits: the shared space's (see
+/// `core::identity::space`); an orgchat account is unknown here.
+pub const SPACE: Space = Space::Shared;
 
 /// What the handlers share.
 pub struct Ctx {

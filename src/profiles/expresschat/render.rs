@@ -12,13 +12,15 @@ use crate::core::{
     identity::accounts,
     model::Kind,
 };
-use crate::transport::socketio::{conv_room, emit_to_room_except_user, emit_to_users, user_room};
+use crate::transport::socketio::{
+    conv_room, emit_to_room_except_user, emit_to_users, join_where, leave_where, user_room,
+};
 
 /// Renders one bus event (called in bus order by the kit's renderer task).
 pub async fn render(ctx: Arc<Ctx>, ev: Arc<Event>) {
     let io = &ctx.io;
     let a = &ev.audience;
-    sync_rooms(io, &ev.kind).await;
+    sync_rooms(io, &ev.kind);
     match &ev.kind {
         EventKind::MessageCreated(m) => message_created(io, a, m).await,
         EventKind::ReadUpTo {
@@ -76,43 +78,36 @@ fn others(a: &Audience, but: i64) -> Vec<i64> {
 /// before the event itself is rendered. Sockets join their rooms at connect
 /// (`handshake.rs`); events are rendered in bus order, so a membership change is
 /// in effect for every message published after it.
-async fn sync_rooms(io: &SocketIo, kind: &EventKind) {
+fn sync_rooms(io: &SocketIo, kind: &EventKind) {
     let chat = |c: &ConvRef| matches!(c.kind, Kind::Direct | Kind::Group);
-    let result = match kind {
+    match kind {
         EventKind::ConversationCreated {
             conversation,
             members,
             ..
         } if chat(conversation) => {
             let rooms: Vec<String> = members.iter().map(|&u| user_room(u)).collect();
-            io.to(rooms).join(conv_room(conversation.id)).await
+            join_where(io, rooms, conv_room(conversation.id));
         }
         EventKind::MemberAdded {
             conversation,
             user_id,
             ..
         } if chat(conversation) => {
-            io.to(user_room(*user_id))
-                .join(conv_room(conversation.id))
-                .await
+            join_where(io, vec![user_room(*user_id)], conv_room(conversation.id));
         }
         EventKind::MemberRemoved {
             conversation,
             user_id,
             ..
         } if chat(conversation) => {
-            io.to(user_room(*user_id))
-                .leave(conv_room(conversation.id))
-                .await
+            leave_where(io, vec![user_room(*user_id)], conv_room(conversation.id));
         }
         EventKind::ConversationDeleted { conversation, .. } if chat(conversation) => {
             let room = conv_room(conversation.id);
-            io.to(room.clone()).leave(room).await
+            leave_where(io, vec![room.clone()], room);
         }
-        _ => Ok(()),
-    };
-    if let Err(e) = result {
-        tracing::warn!(error = %e, "conversation room update failed");
+        _ => {}
     }
 }
 

@@ -16,7 +16,7 @@ use axum::{
 };
 use axum_extra::extract::cookie::{Cookie, CookieJar};
 
-use super::{Ctx, error::RestError, wire::*};
+use super::{Ctx, SPACE, error::RestError, wire::*};
 use crate::core::{
     Error,
     identity::accounts::{self, NewUser, Verified, VerifyVia},
@@ -142,8 +142,8 @@ async fn login(
         return Err(RestError::BadLoginRequest);
     };
     accounts::throttle_address(&ctx.core, peer.ip()).await?;
-    let user = accounts::check_login(&ctx.core, email, password).await?;
-    let session = auth::issue_session(&ctx.core, user.id).await?;
+    let user = accounts::check_login(&ctx.core, SPACE, email, password).await?;
+    let session = auth::issue_session(&ctx.core, &user).await?;
     Ok((session_cookies(&ctx, jar, session), ok("Login Successful")))
 }
 
@@ -156,7 +156,7 @@ async fn verify(
     let (Some(email), Some(token)) = (present(&q.email), present(&q.token)) else {
         return Err(RestError::BadVerifyLink);
     };
-    let verified = accounts::verify_email(&ctx.core, email, token)
+    let verified = accounts::verify_email(&ctx.core, SPACE, email, token)
         .await
         .map_err(|e| match e {
             Error::InvalidData(_) | Error::NotFound(_) => RestError::BadVerifyToken,
@@ -167,7 +167,7 @@ async fn verify(
     }
     match verified {
         Verified::Now(user) => {
-            let session = auth::issue_session(&ctx.core, user.id).await?;
+            let session = auth::issue_session(&ctx.core, &user).await?;
             Ok((session_cookies(&ctx, jar, session), Html(VERIFIED_PAGE)).into_response())
         }
         // A link followed again proves nothing (its token is spent, and was not
@@ -198,7 +198,7 @@ const VERIFIED_PAGE: &str = concat!(
 
 async fn logout(State(ctx): State<Arc<Ctx>>, jar: CookieJar) -> (CookieJar, Json<Note>) {
     if let Some(refresh) = jar.get("refresh_token").map(|c| c.value().to_owned())
-        && let Err(e) = auth::revoke_refresh(&ctx.core, &refresh).await
+        && let Err(e) = auth::revoke_refresh(&ctx.core, SPACE, &refresh).await
     {
         tracing::warn!(error = %e, "logout could not revoke the refresh token");
     }
@@ -219,7 +219,7 @@ async fn resend(
     let Some(email) = present(&b.email) else {
         return Err(RestError::MissingEmail);
     };
-    let user = accounts::find_by_email(&ctx.core, email)
+    let user = accounts::find_in_space(&ctx.core, SPACE, email)
         .await?
         .ok_or(Error::NotFound("user"))?;
     if user.email_verified {
@@ -237,11 +237,14 @@ async fn update_access_token(
     b: Result<Json<UpdateAccessBody>, JsonRejection>,
 ) -> Result<(CookieJar, Json<Note>), RestError> {
     let b = body(b);
-    // Only a token this server issued and that is still valid becomes the cookie.
-    let token = b
-        .token()
-        .filter(|t| auth::verify_access(&ctx.core, t).is_ok())
-        .ok_or(RestError::InvalidAccessToken)?;
+    // Only a token this server issued for this space, still valid, becomes the
+    // cookie (an orgchat token is as invalid here as a forged one).
+    let token = b.token().ok_or(RestError::InvalidAccessToken)?;
+    match auth::access_user(&ctx.core, SPACE, token).await {
+        Ok(_) => {}
+        Err(auth::AccessError::Failed(e)) => return Err(e.into()),
+        Err(_) => return Err(RestError::InvalidAccessToken),
+    }
     let cookie = auth_cookie(
         "access_token",
         token.to_owned(),

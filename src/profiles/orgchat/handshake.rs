@@ -20,7 +20,10 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde_json::Value;
-use socketioxide::extract::{SocketRef, TryData};
+use socketioxide::{
+    extract::{SocketRef, TryData},
+    socket::DisconnectReason,
+};
 
 use super::{
     Ctx,
@@ -28,7 +31,7 @@ use super::{
     events,
     wire::ErrorBody,
 };
-use crate::core::{identity::auth, identity::organizations, presence};
+use crate::core::{identity::organizations, presence};
 use crate::profiles::kit::request_token;
 use crate::transport::{socketio, ws};
 
@@ -78,11 +81,10 @@ fn refused(status: StatusCode, message: &str) -> Response {
 /// else the refusal's text.
 async fn member(ctx: &Ctx, token: Option<&str>) -> Result<i64, &'static str> {
     let token = token.ok_or(NO_TOKEN)?;
-    let user_id = auth::verify_access(&ctx.core, token).map_err(|_| BAD_TOKEN)?;
-    organizations::member(&ctx.core, user_id)
+    let member = organizations::member_of_token(&ctx.core, token)
         .await
         .map_err(|_| BAD_TOKEN)?;
-    Ok(user_id)
+    Ok(member.id())
 }
 
 // ---- Socket.IO.
@@ -127,7 +129,7 @@ async fn handshake(ctx: &Ctx, socket: &SocketRef, auth: Option<Value>) -> Result
     let parts = socket.req_parts();
     let token = from_auth.or_else(|| request_token(&parts.headers, &parts.uri));
     let user_id = member(ctx, token.as_deref()).await.map_err(Refused)?;
-    socket.join(socketio::user_room(user_id));
+    socketio::join(socket, [socketio::user_room(user_id)]);
     socket.extensions.insert(Session { user_id });
     socketio::prepare_inbox(socket, ctx.inbox_capacity);
     Ok(())
@@ -140,8 +142,8 @@ async fn connected(ctx: Arc<Ctx>, socket: SocketRef) {
     };
     metrics::gauge!("chatwire_connections", "profile" => "orgchat").increment(1.0);
     let dctx = ctx.clone();
-    socket.on_disconnect(async move |s: SocketRef| {
-        socketio::close_inbox(&s);
+    socket.on_disconnect(async move |s: SocketRef, reason: DisconnectReason| {
+        socketio::close_inbox(&s, reason);
         metrics::gauge!("chatwire_connections", "profile" => "orgchat").decrement(1.0);
         let _ = presence::disconnected(&dctx.core, session.user_id).await;
     });

@@ -37,7 +37,7 @@ impl Link<'_> {
     pub fn attach(&self, hub: &ws::Hub, room: i64) {
         match self {
             Link::Raw(c) => hub.join(c, room),
-            Link::Sio(s) => s.join(sio_room(room)),
+            Link::Sio(s) => socketio::join(s, [sio_room(room)]),
         }
     }
 
@@ -52,7 +52,7 @@ impl Link<'_> {
             Link::Sio(s) => {
                 let name = sio_room(room);
                 let joined = s.rooms().iter().any(|r| *r == name);
-                s.leave(name);
+                socketio::leave(s, [name]);
                 joined
             }
         }

@@ -43,10 +43,14 @@ use tokio_util::sync::CancellationToken;
 use crate::core::ratelimit::Limiter;
 use crate::{
     config::Config,
-    core::CoreRef,
+    core::{CoreRef, identity::space::Space},
     profiles::kit,
     transport::{socketio, ws},
 };
+
+/// The accounts and tokens this profile admits: the organization space's (see
+/// `core::identity::space`); an account of the shared space is unknown here.
+pub const SPACE: Space = Space::Organization;
 
 /// What the handlers share.
 pub struct Ctx {

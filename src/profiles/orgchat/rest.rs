@@ -16,7 +16,7 @@ use axum::{
 };
 
 use super::{
-    Ctx,
+    Ctx, SPACE,
     error::{ApiError, BAD_TOKEN, NO_TOKEN, Result},
     wire::*,
 };
@@ -57,9 +57,8 @@ fn password(p: &Option<String>) -> Option<&str> {
 /// member, within their request budget.
 async fn caller(ctx: &Ctx, headers: &HeaderMap, uri: &Uri) -> Result<Member> {
     let token = request_token(headers, uri).ok_or(ApiError::Unauthorized(NO_TOKEN))?;
-    let user_id =
-        auth::verify_access(&ctx.core, &token).map_err(|_| ApiError::Unauthorized(BAD_TOKEN))?;
-    let member = organizations::member(&ctx.core, user_id)
+    // A token of the shared space is as bad as a forged one.
+    let member = organizations::member_of_token(&ctx.core, &token)
         .await
         .map_err(|e| match e {
             Error::AuthRequired => ApiError::Unauthorized(BAD_TOKEN),
@@ -112,7 +111,7 @@ async fn login(
         return Err(ApiError::invalid("email and password are required"));
     };
     let member = organizations::login(&ctx.core, email, password).await?;
-    let s = auth::issue_session(&ctx.core, member.id()).await?;
+    let s = auth::issue_session(&ctx.core, &member.user).await?;
     Ok(Json(Tokens {
         access_token: s.access_token,
         refresh_token: s.refresh_token,
@@ -128,11 +127,14 @@ async fn refresh(
     let token =
         present(&b.refresh_token).ok_or_else(|| ApiError::invalid("refreshToken is required"))?;
     // Rotation: the presented token is spent; presenting it again revokes the
-    // whole family (every token refreshed from the same login).
-    let s = auth::rotate(&ctx.core, token).await.map_err(|e| match e {
-        Error::AuthRequired => ApiError::BadRefreshToken,
-        other => other.into(),
-    })?;
+    // whole family (every token refreshed from the same login). A refresh token
+    // of the shared space is refused unspent.
+    let s = auth::rotate(&ctx.core, SPACE, token)
+        .await
+        .map_err(|e| match e {
+            Error::AuthRequired => ApiError::BadRefreshToken,
+            other => other.into(),
+        })?;
     Ok(Json(Tokens {
         access_token: s.access_token,
         refresh_token: s.refresh_token,

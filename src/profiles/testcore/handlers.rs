@@ -9,7 +9,7 @@ use axum::extract::ws::close_code;
 use entity::{conversations, users};
 
 use super::{
-    Ctx,
+    Ctx, SPACE,
     error::{self, Refusal},
     session::Session,
     wire::{Post, Target},
@@ -111,7 +111,7 @@ async fn acting_user(ctx: &Ctx, conn: &Conn, claimed: &str) -> Result<users::Mod
     let unknown = || Refusal::new("userId does not name a user");
     let id = claimed.ok_or_else(unknown)?;
     match accounts::get(&ctx.core, id).await {
-        Ok(u) if u.organization_id.is_none() => {
+        Ok(u) if SPACE.admits(&u) => {
             ctx.bindings.bind(conn, u.id);
             Ok(u)
         }

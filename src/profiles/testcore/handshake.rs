@@ -31,27 +31,23 @@ use axum::{
 use futures_util::{SinkExt, StreamExt};
 
 use super::{
-    Ctx,
+    Ctx, SPACE,
     error::{ApiError, CLOSE_REFUSED},
     events,
     session::Session,
     wire::{ACCESS_COOKIE, CHAT_COOKIE},
 };
-use crate::core::identity::{accounts, auth};
+use crate::core::identity::auth::{self, AccessError};
 use crate::profiles::kit::{cookie, count_refusal, request_token};
 use crate::transport::ws;
 
 /// What the upgrade request's credentials say.
 enum Credentials {
     None,
-    Invalid,
     /// A cookie sent with a socket that another site's page opened.
     ForeignOrigin,
-    /// A user, and the one room a chat token admits.
-    User {
-        id: i64,
-        scope: Option<i64>,
-    },
+    /// A token (chat or access), checked once the socket is open.
+    Token(String),
 }
 
 /// The upgrade route.
@@ -80,7 +76,7 @@ pub async fn upgrade(
 
 fn credentials(ctx: &Ctx, headers: &HeaderMap, uri: &Uri) -> Credentials {
     if let Some(token) = request_token(headers, uri) {
-        return verify(ctx, &token);
+        return Credentials::Token(token);
     }
     let Some(token) = cookie(headers, CHAT_COOKIE).or_else(|| cookie(headers, ACCESS_COOKIE))
     else {
@@ -89,20 +85,21 @@ fn credentials(ctx: &Ctx, headers: &HeaderMap, uri: &Uri) -> Credentials {
     if !page_of_this_site(ctx, headers, uri) {
         return Credentials::ForeignOrigin;
     }
-    verify(ctx, &token)
+    Credentials::Token(token)
 }
 
-/// A chat token (its user, its room), else an access token (its user).
-fn verify(ctx: &Ctx, token: &str) -> Credentials {
-    if let Ok((id, room)) = auth::verify_chat(&ctx.core, token) {
-        return Credentials::User {
-            id,
-            scope: Some(room),
-        };
+/// A chat token (its user, its room), else an access token (its user); either
+/// of this profile's space, its user still of that space.
+async fn verify(ctx: &Ctx, token: &str) -> Result<(i64, Option<i64>), &'static str> {
+    const INVALID: &str = "invalid or expired token";
+    match auth::chat_user(&ctx.core, SPACE, token).await {
+        Ok((user, room)) => return Ok((user.id, Some(room))),
+        Err(AccessError::Failed(_)) => return Err(INVALID),
+        Err(_) => {}
     }
-    match auth::verify_access(&ctx.core, token) {
-        Ok(id) => Credentials::User { id, scope: None },
-        Err(_) => Credentials::Invalid,
+    match auth::access_user(&ctx.core, SPACE, token).await {
+        Ok(user) => Ok((user.id, None)),
+        Err(_) => Err(INVALID),
     }
 }
 
@@ -143,24 +140,15 @@ fn origin_allowed(origin: Option<&str>, host: Option<&str>, allowed: &[String]) 
 /// why it is refused.
 async fn open(ctx: &Ctx, creds: Credentials) -> Result<(i64, Session), &'static str> {
     match creds {
-        Credentials::User { id, scope } => {
-            shared_user(ctx, id).await?;
+        Credentials::Token(token) => {
+            let (id, scope) = verify(ctx, &token).await?;
             Ok((id, Session::new(scope)))
         }
-        Credentials::Invalid => Err("invalid or expired token"),
         Credentials::ForeignOrigin => Err("origin not allowed"),
         Credentials::None if ctx.strict => {
             Err("Invalid request,User not have access to this group")
         }
         Credentials::None => Ok((0, Session::new(None))),
-    }
-}
-
-/// A token's user must still exist and belong to the shared space.
-async fn shared_user(ctx: &Ctx, id: i64) -> Result<(), &'static str> {
-    match accounts::get(&ctx.core, id).await {
-        Ok(u) if u.organization_id.is_none() => Ok(()),
-        _ => Err("invalid or expired token"),
     }
 }
 

@@ -43,7 +43,16 @@ use axum::{Router, middleware, routing::get};
 use futures_util::FutureExt;
 use tokio_util::sync::CancellationToken;
 
-use crate::{config::Config, core::CoreRef, profiles::kit, transport::ws};
+use crate::{
+    config::Config,
+    core::{CoreRef, identity::space::Space},
+    profiles::kit,
+    transport::ws,
+};
+
+/// The accounts and tokens this profile admits: the shared space's (see
+/// `core::identity::space`), the same accounts as expresschat's and calls'.
+pub const SPACE: Space = Space::Shared;
 
 /// What the handlers share.
 pub struct Ctx {

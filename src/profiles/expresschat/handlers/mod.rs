@@ -13,7 +13,7 @@ pub mod personal;
 use serde::Serialize;
 use socketioxide::extract::SocketRef;
 
-use super::{Ctx, wire::*};
+use super::{Ctx, SPACE, wire::*};
 use crate::core::{
     Error, Result,
     bus::{ConnId, MessageOut},
@@ -51,7 +51,7 @@ impl Caller<'_> {
 /// of an organization and an unverified account are nobody to chat with.
 async fn partner(c: &Caller<'_>, id: UserKey) -> Result<entity::users::Model> {
     let other = accounts::get(&c.ctx.core, id.get()?).await?;
-    if other.id == c.me() || other.organization_id.is_some() || !other.email_verified {
+    if other.id == c.me() || !SPACE.admits(&other) || !other.email_verified {
         return Err(Error::NotFound("user"));
     }
     Ok(other)

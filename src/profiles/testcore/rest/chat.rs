@@ -156,7 +156,7 @@ pub async fn connect(
     if !rooms::is_member(&ctx.core, room.id, user.id).await? {
         return Err(Error::Conflict("user don't have access to chat").into());
     }
-    let token = auth::issue_chat(&ctx.core, user.id, room.id)?;
+    let token = auth::issue_chat(&ctx.core, &user, room.id)?;
     let cookie = auth_cookie(
         CHAT_COOKIE,
         token.clone(),

@@ -10,8 +10,8 @@ use axum::{
 };
 use entity::users;
 
-use super::super::{Ctx, error::ApiError, wire::ACCESS_COOKIE};
-use crate::core::{Error, identity::accounts, identity::auth};
+use super::super::{Ctx, SPACE, error::ApiError, wire::ACCESS_COOKIE};
+use crate::core::identity::auth::{self, AccessError};
 use crate::profiles::kit::{cookie, request_token};
 
 /// The signed-in user of the shared (organization-less) space: an access token
@@ -30,12 +30,11 @@ impl FromRequestParts<Arc<Ctx>> for Caller {
         let token = request_token(&parts.headers, &parts.uri)
             .or_else(|| cookie(&parts.headers, ACCESS_COOKIE))
             .ok_or_else(|| refused("no token"))?;
-        let id = auth::verify_access(&ctx.core, &token).map_err(|_| refused("bad token"))?;
-        match accounts::get(&ctx.core, id).await {
-            Ok(u) if u.organization_id.is_none() => Ok(Caller(u)),
-            Ok(_) => Err(refused("organization account")),
-            Err(Error::NotFound(_)) => Err(refused("user gone")),
-            Err(e) => Err(e.into()),
+        // A token of the organization space (orgchat's) is as bad as a forged one.
+        match auth::access_user(&ctx.core, SPACE, &token).await {
+            Ok(u) => Ok(Caller(u)),
+            Err(AccessError::Failed(e)) => Err(e.into()),
+            Err(_) => Err(refused("bad token")),
         }
     }
 }

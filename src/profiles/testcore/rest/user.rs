@@ -19,7 +19,7 @@ use axum_extra::extract::cookie::CookieJar;
 use entity::users;
 
 use super::super::{
-    Ctx,
+    Ctx, SPACE,
     error::ApiError,
     wire::{
         ACCESS_COOKIE, LoginBody, REFRESH_COOKIE, RegisterBody, SignedIn, UserData, answer, ok,
@@ -96,10 +96,10 @@ pub async fn login(
     ) else {
         return Err(Error::invalid("email and password are required").into());
     };
-    let user = match accounts::check_login(&ctx.core, email, password).await {
-        // Organization accounts live in another space.
-        Ok(user) if user.organization_id.is_none() => user,
-        Ok(_) | Err(Error::NotFound(_)) => return Err(Error::InvalidCredentials.into()),
+    // Organization accounts live in another space: unknown here (NotFound).
+    let user = match accounts::check_login(&ctx.core, SPACE, email, password).await {
+        Ok(user) => user,
+        Err(Error::NotFound(_)) => return Err(Error::InvalidCredentials.into()),
         Err(e) => return Err(e.into()),
     };
     signed_in(&ctx, user, StatusCode::OK, "user logged in").await
@@ -112,7 +112,7 @@ async fn signed_in(
     status: StatusCode,
     message: &str,
 ) -> Result<Response, ApiError> {
-    let session = auth::issue_session(&ctx.core, user.id).await?;
+    let session = auth::issue_session(&ctx.core, &user).await?;
     let keys = &ctx.core.keys;
     let jar = CookieJar::new()
         .add(auth_cookie(

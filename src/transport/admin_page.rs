@@ -1,0 +1,111 @@
+//! The Socket.IO admin UI's page (`@socket.io/admin-ui` 0.5.1, its `ui/dist`
+//! build without source maps) at `/admin/` on every Socket.IO listener when the
+//! admin UI is on, so it works without the hosted site (admin.socket.io). The files
+//! are a committed copy in `vendor/socket.io-admin-ui/` (MIT, its LICENSE beside
+//! them), embedded at build time: `cargo run` needs no npm. `tests/browser` pins
+//! the same npm version and checks the copy is byte-identical; to update it, see
+//! `vendor/socket.io-admin-ui/README.md`.
+//!
+//! The page itself still links Roboto and the Material Design icon font from
+//! their CDNs (Google Fonts, jsDelivr); offline it works with fallback fonts and
+//! no icons.
+
+use axum::{
+    Router,
+    http::header::{CACHE_CONTROL, CONTENT_TYPE},
+    response::Redirect,
+    routing::get,
+};
+
+macro_rules! ui {
+    ($file:literal) => {
+        include_bytes!(concat!("../../vendor/socket.io-admin-ui/dist/", $file))
+    };
+}
+
+/// Every file of the build: path under `/admin/`, media type, bytes.
+pub const FILES: [(&str, &str, &[u8]); 8] = [
+    ("index.html", "text/html; charset=utf-8", ui!("index.html")),
+    ("favicon.png", "image/png", ui!("favicon.png")),
+    (
+        "css/app.6e3b9661.css",
+        "text/css; charset=utf-8",
+        ui!("css/app.6e3b9661.css"),
+    ),
+    (
+        "css/chunk-vendors.9f55d012.css",
+        "text/css; charset=utf-8",
+        ui!("css/chunk-vendors.9f55d012.css"),
+    ),
+    (
+        "img/logo-dark.3727fec5.svg",
+        "image/svg+xml",
+        ui!("img/logo-dark.3727fec5.svg"),
+    ),
+    (
+        "img/logo-light.73342c25.svg",
+        "image/svg+xml",
+        ui!("img/logo-light.73342c25.svg"),
+    ),
+    (
+        "js/app.0d7d7845.js",
+        "text/javascript; charset=utf-8",
+        ui!("js/app.0d7d7845.js"),
+    ),
+    (
+        "js/chunk-vendors.934c03ff.js",
+        "text/javascript; charset=utf-8",
+        ui!("js/chunk-vendors.934c03ff.js"),
+    ),
+];
+
+/// `/admin/` and its files; `/admin` redirects so the page's relative links
+/// resolve. The page is `index.html` (no cache); the other files are named by
+/// their content's hash, so they may be kept.
+pub fn router() -> Router {
+    let mut router = Router::new().route("/admin", get(|| async { Redirect::to("/admin/") }));
+    for (file, mime, body) in FILES {
+        let (path, cache) = if file == "index.html" {
+            ("/admin/".to_owned(), "no-cache")
+        } else {
+            (
+                format!("/admin/{file}"),
+                "public, max-age=604800, immutable",
+            )
+        };
+        let headers = [(CONTENT_TYPE, mime), (CACHE_CONTROL, cache)];
+        router = router.route(&path, get(move || async move { (headers, body) }));
+    }
+    router
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The list above names every file of the vendored build, and only those.
+    #[test]
+    fn every_vendored_file_is_served() {
+        let root = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/vendor/socket.io-admin-ui/dist"
+        );
+        let mut on_disk = Vec::new();
+        let mut dirs = vec![std::path::PathBuf::from(root)];
+        while let Some(d) = dirs.pop() {
+            for e in std::fs::read_dir(d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    dirs.push(p);
+                } else {
+                    let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+                    on_disk.push(rel);
+                }
+            }
+        }
+        on_disk.sort();
+        let mut listed: Vec<String> = FILES.iter().map(|(f, _, _)| f.to_string()).collect();
+        listed.sort();
+        assert_eq!(listed, on_disk);
+    }
+}
