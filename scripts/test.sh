@@ -33,6 +33,17 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error
 fi
 node --test --test-concurrency=2 ./*.test.mjs
+# Cluster mode (README, "Cluster mode"): its start-up refusals on every pass; two
+# nodes, a private redis-server and a fresh database only on PostgreSQL.
+node --test ./cluster/config.test.mjs
+if [[ "${DATABASE_URL:-}" == postgres* ]]; then
+  if ! command -v redis-server >/dev/null 2>&1; then
+    echo "cluster tests: no redis-server; installing Debian's redis-server"
+    timeout 600 apt-get update -q
+    DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y -q redis-server
+  fi
+  node --test --test-concurrency=1 ./cluster/profiles.test.mjs ./cluster/limits.test.mjs ./cluster/failure.test.mjs
+fi
 bash ../browser/run.sh # the demo chat page and the admin UI in headless Chromium (installs chromium if missing)
 
 echo "== examples (each against a fresh server)"

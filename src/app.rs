@@ -17,6 +17,7 @@ use crate::{
     core::{
         Core, CoreParts, CoreRef, Limits,
         bus::Bus,
+        cluster,
         crypto::MessageCipher,
         db,
         identity::{
@@ -44,6 +45,10 @@ pub async fn build_core_with(cfg: &Config, mailer: Option<Mailer>) -> anyhow::Re
     // The metrics recorder goes in first: counted from the start, not from the
     // first scrape of /metrics.
     crate::telemetry::metrics();
+    let clustered = !cfg.redis_url.0.trim().is_empty();
+    if clustered {
+        check_cluster_config(cfg)?;
+    }
     let db = db::connect_and_migrate(&cfg.database_url, cfg.database_max_connections)
         .await
         .with_context(|| format!("opening database {}", redact_url(&cfg.database_url)))?;
@@ -120,10 +125,26 @@ pub async fn build_core_with(cfg: &Config, mailer: Option<Mailer>) -> anyhow::Re
         Duration::from_secs(cfg.api_user_token_ttl_secs),
         Duration::from_secs(cfg.api_client_token_ttl_secs),
     );
+    let (bus, cluster) = if clustered {
+        let node = match cfg.node_id.trim() {
+            "" => format!("node-{}", auth::random_hex(4)),
+            id => id.to_owned(),
+        };
+        let (bus, link) = cluster::start(
+            cfg.redis_url.0.trim(),
+            node,
+            cipher.clone(),
+            cfg.bus_capacity,
+        )?;
+        (bus, Some(link))
+    } else {
+        (Bus::new(cfg.bus_capacity), None)
+    };
     let core = Arc::new(Core::new(CoreParts {
         db,
         writer_db,
-        bus: Bus::new(cfg.bus_capacity),
+        bus,
+        cluster,
         keys,
         api_keys,
         cipher,
@@ -132,6 +153,37 @@ pub async fn build_core_with(cfg: &Config, mailer: Option<Mailer>) -> anyhow::Re
         public_url: cfg.public_url.clone(),
     }));
     Ok(core)
+}
+
+/// Cluster mode (`REDIS_URL` set) needs a database every node shares and the same
+/// secrets on every node: refuses to start otherwise, saying what to set.
+fn check_cluster_config(cfg: &Config) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        cfg.database_url.starts_with("postgres"),
+        "cluster mode (REDIS_URL is set) needs PostgreSQL shared by every node, \
+         but DATABASE_URL is {}: set DATABASE_URL=postgres://..., or unset REDIS_URL \
+         to run one process on SQLite",
+        redact_url(&cfg.database_url)
+    );
+    let missing: Vec<&str> = [
+        ("JWT_ACCESS_SECRET", &cfg.jwt_access_secret.0),
+        ("JWT_REFRESH_SECRET", &cfg.jwt_refresh_secret.0),
+        ("MESSAGE_ENCRYPTION_KEY", &cfg.message_encryption_key.0),
+        ("API_TOKEN_SECRET", &cfg.api_token_secret.0),
+    ]
+    .into_iter()
+    .filter(|(_, v)| v.trim().is_empty())
+    .map(|(name, _)| name)
+    .collect();
+    anyhow::ensure!(
+        missing.is_empty(),
+        "cluster mode (REDIS_URL is set) needs the same secrets on every node, \
+         but {} {} not set: give every node the same values (a secret generated \
+         per node would split the cluster)",
+        missing.join(", "),
+        if missing.len() == 1 { "is" } else { "are" }
+    );
+    Ok(())
 }
 
 fn redact_url(url: &str) -> String {
@@ -267,6 +319,15 @@ pub async fn start_with(
             }
         }
     });
+    // Cluster mode: this node's heartbeat and presence in Redis.
+    tokio::spawn(crate::core::presence::keep_cluster(
+        core.clone(),
+        shutdown.clone(),
+    ));
+    tokio::spawn(crate::core::calls::keep_cluster(
+        core.clone(),
+        shutdown.clone(),
+    ));
     let token = shutdown.clone();
     let writer_core = core.clone();
     let task = tokio::spawn(async move {

@@ -259,6 +259,15 @@ pub struct Config {
     /// Events the bus buffers per subscriber before a slow one loses events.
     #[arg(long, env = "BUS_CAPACITY", default_value_t = 65_536)]
     pub bus_capacity: usize,
+    /// Cluster mode: the Redis every node shares (e.g. `redis://127.0.0.1:6379/`).
+    /// Unset: one process, no Redis. Set: the bus, presence, rate budgets and live
+    /// calls ride Redis; needs PostgreSQL and every secret configured (README,
+    /// "Cluster mode").
+    #[arg(long, env = "REDIS_URL", default_value = "", hide_default_value = true)]
+    pub redis_url: Secret,
+    /// Cluster mode: this node's name (in logs and Redis keys). Default: random.
+    #[arg(long, env = "CHATWIRE_NODE_ID", default_value = "")]
+    pub node_id: String,
 
     /// Key for messages stored encrypted at rest: 64 hex characters (256 bits).
     /// When unset, generated once and kept in the secrets file.

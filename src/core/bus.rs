@@ -2,20 +2,22 @@
 //! the change is committed; every profile's realtime adapter subscribes and renders
 //! the events for its own local connections, in its own wire shapes.
 //!
-//! In one process the bus is a tokio broadcast channel. An event names its audience
+//! In one process the bus is a tokio broadcast channel. In cluster mode
+//! (`core::cluster`) every event also goes to Redis, and each node's pump merges
+//! the other nodes' events into its local channel. An event names its audience
 //! explicitly (users, or the live subscribers of a conversation) because membership
 //! may change right after the event: the audience is what it was at commit time.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 
 use super::model::CallEvent;
 pub use super::model::{Audience, ConnId, ConvRef, MessageOut};
 
 /// A published event: what happened, to whom, and which connection caused it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Event {
     pub audience: Audience,
     /// The connection whose request caused this event, if any.
@@ -24,7 +26,7 @@ pub struct Event {
 }
 
 /// What happened. Variants carry ids and names, never wire shapes.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub enum EventKind {
     MessageCreated(MessageOut),
     /// `reader` has read `conversation` up to `seq` (the message `message_id`, when
@@ -117,6 +119,29 @@ pub enum EventKind {
 #[derive(Clone)]
 pub struct Bus {
     tx: broadcast::Sender<Arc<Event>>,
+    /// Cluster mode: where events go instead of straight to `tx` (see
+    /// `core::cluster`). None: one process, events go to `tx` at once.
+    cluster: Option<Clustered>,
+}
+
+/// What a clustered bus hands its events and notices to.
+#[derive(Clone)]
+struct Clustered {
+    /// The node's pump: local events, merged with remote ones and kept in each
+    /// conversation's sequence order, go to the local subscribers from there.
+    pump: mpsc::UnboundedSender<Arc<Event>>,
+    /// Everything other nodes must hear of, in publishing order.
+    out: mpsc::Sender<Wire>,
+}
+
+/// What a node tells the other nodes, in the order it happened.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub enum Wire {
+    /// A domain event, for every node's local connections.
+    Event(Arc<Event>),
+    /// A conversation's memberships changed (committed): every node forgets what
+    /// its member cache knows about it before the next event is rendered.
+    MembersChanged(i64),
 }
 
 impl Bus {
@@ -124,21 +149,73 @@ impl Bus {
     /// events (a lag is logged and counted, never silent).
     pub fn new(capacity: usize) -> Self {
         let (tx, _) = broadcast::channel(capacity);
-        Bus { tx }
+        Bus { tx, cluster: None }
+    }
+
+    /// A cluster-mode bus: `publish` hands local events to `pump` (which feeds the
+    /// local subscribers through [`Bus::deliver`]) and every event and notice to
+    /// `out` (the Redis publisher).
+    pub fn clustered(
+        capacity: usize,
+        pump: mpsc::UnboundedSender<Arc<Event>>,
+        out: mpsc::Sender<Wire>,
+    ) -> Self {
+        let (tx, _) = broadcast::channel(capacity);
+        Bus {
+            tx,
+            cluster: Some(Clustered { pump, out }),
+        }
     }
 
     /// Publishes an event to every subscriber. Call only after the change committed.
     pub fn publish(&self, audience: Audience, origin: Option<ConnId>, kind: EventKind) {
-        // An error only means there is no subscriber (no realtime profile enabled).
-        let _ = self.tx.send(Arc::new(Event {
+        let ev = Arc::new(Event {
             audience,
             origin,
             kind,
-        }));
+        });
+        match &self.cluster {
+            // An error only means there is no subscriber (no realtime profile enabled).
+            None => {
+                let _ = self.tx.send(ev);
+            }
+            Some(c) => {
+                c.tell(Wire::Event(ev.clone()));
+                let _ = c.pump.send(ev);
+            }
+        }
+    }
+
+    /// Hands an event to this node's subscribers (the cluster pump's side).
+    pub fn deliver(&self, ev: Arc<Event>) {
+        let _ = self.tx.send(ev);
+    }
+
+    /// Tells the other nodes that `conv`'s memberships changed (after the commit;
+    /// this node's own cache was already told). Nothing in one process.
+    pub fn members_changed(&self, conv: i64) {
+        if let Some(c) = &self.cluster {
+            c.tell(Wire::MembersChanged(conv));
+        }
+    }
+
+    /// Whether this bus rides Redis (cluster mode).
+    pub fn is_clustered(&self) -> bool {
+        self.cluster.is_some()
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
         self.tx.subscribe()
+    }
+}
+
+impl Clustered {
+    fn tell(&self, w: Wire) {
+        if self.out.try_send(w).is_err() {
+            // Full: Redis is slow or away. Local delivery goes on; the other nodes
+            // miss this one (their clients re-fetch history after a reconnect).
+            metrics::counter!("chatwire_cluster_dropped_total").increment(1);
+        }
     }
 }
 

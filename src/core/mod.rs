@@ -3,7 +3,7 @@
 //! domain; every change they commit is published on the [`bus`].
 //!
 //! Read it bottom-up: [`model`] (the types the bus carries; imports no domain),
-//! then the infrastructure ([`error`], [`db`], [`bus`], [`crypto`], [`secrets`],
+//! then the infrastructure ([`error`], [`db`], [`bus`], [`cluster`], [`crypto`], [`secrets`],
 //! [`mail`], [`ratelimit`]), then the domains, each of which may use the ones
 //! listed before it: [`identity`] (accounts, auth, API tokens, organizations),
 //! [`conversations`] (membership, groups, rooms, the member cache), [`messages`]
@@ -13,6 +13,7 @@
 pub mod model;
 
 pub mod bus;
+pub mod cluster;
 pub mod crypto;
 pub mod db;
 pub mod error;
@@ -57,6 +58,8 @@ pub struct CoreParts {
     /// warm and its statements stay on one worker thread); None shares `db`.
     pub writer_db: Option<DatabaseConnection>,
     pub bus: bus::Bus,
+    /// Cluster mode: this node's link to Redis (the bus was made by it too).
+    pub cluster: Option<Arc<cluster::Cluster>>,
     pub keys: identity::auth::TokenKeys,
     pub api_keys: identity::api_tokens::ApiKeys,
     pub cipher: crypto::MessageCipher,
@@ -70,6 +73,8 @@ pub struct CoreParts {
 pub struct Core {
     pub db: DatabaseConnection,
     pub bus: bus::Bus,
+    /// Cluster mode: this node's link to Redis; None: one process.
+    pub cluster: Option<Arc<cluster::Cluster>>,
     pub keys: identity::auth::TokenKeys,
     /// Keys of API tokens (chatsphere).
     pub api_keys: identity::api_tokens::ApiKeys,
@@ -87,8 +92,8 @@ pub struct Core {
     pub calls: calls::Calls,
     /// Who is in each conversation (the message hot path's membership check and
     /// audience). Only `conversations::membership` writes memberships, and it
-    /// keeps this right.
-    pub members: conversations::member_cache::MemberCache,
+    /// keeps this right (in cluster mode, on every node: `core::cluster`).
+    pub members: Arc<conversations::member_cache::MemberCache>,
     /// The group-commit writer for new messages.
     writer: messages::writer::Writer,
     /// Base URL for links in mails, from config.
@@ -107,6 +112,7 @@ impl Core {
             db,
             writer_db,
             bus,
+            cluster,
             keys,
             api_keys,
             cipher,
@@ -114,25 +120,37 @@ impl Core {
             limits,
             public_url,
         } = parts;
-        let logins = ratelimit::LoginGuard::new(
+        let members = Arc::new(conversations::member_cache::MemberCache::default());
+        if let Some(c) = &cluster {
+            let m = members.clone();
+            c.on_members_changed(move |conv| m.changed(conv));
+        }
+        let logins = ratelimit::LoginGuard::shared(
             limits.login_per_account_per_minute,
             limits.login_per_ip_per_minute,
+            cluster.clone(),
         );
-        let message_budget = ratelimit::Limiter::per_minute(limits.messages_per_minute);
+        let message_budget = ratelimit::Limiter::per_minute(limits.messages_per_minute).shared(
+            "messages",
+            cluster.clone(),
+            limits.messages_per_minute,
+            std::time::Duration::from_secs(60),
+        );
         let writer = messages::writer::Writer::spawn(writer_db.unwrap_or(db.clone()), bus.clone());
         Core {
             db,
             bus,
+            cluster: cluster.clone(),
             keys,
             api_keys,
             cipher,
             mailer,
             limits,
-            presence: presence::Presence::default(),
+            presence: presence::Presence::new(cluster.clone()),
             logins,
             message_budget,
             calls: calls::Calls::default(),
-            members: conversations::member_cache::MemberCache::default(),
+            members,
             writer,
             public_url: public_url.map(|u| u.trim_end_matches('/').to_owned()),
             listener_url: OnceLock::new(),

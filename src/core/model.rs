@@ -7,17 +7,18 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use entity::{calls, conversations};
+use serde::{Deserialize, Serialize};
 
 use crate::core::{Error, Result};
 
 /// A connection's id as its transport knows it (Socket.IO: the engine.io session id;
 /// raw WebSocket: the registry's id). Used to skip the connection that caused an
 /// event when its profile asks for no echo.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ConnId(pub String);
 
 /// Who should receive an event.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Audience {
     /// Every connection of each of these users, on every profile (shared: a
     /// group's member list is not copied per message).
@@ -28,7 +29,7 @@ pub enum Audience {
 }
 
 /// The kind of a conversation, stored as text in `conversations.kind`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Kind {
     /// A user's notes to themself (expresschat's self chat).
     SelfChat,
@@ -70,7 +71,7 @@ impl Kind {
 }
 
 /// The conversation an event is about, with what renderers commonly need.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ConvRef {
     pub id: i64,
     pub kind: Kind,
@@ -91,7 +92,7 @@ impl ConvRef {
 }
 
 /// A persisted message as the bus carries it (content already decrypted).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct MessageOut {
     pub id: i64,
     pub conversation: ConvRef,
@@ -107,7 +108,7 @@ pub struct MessageOut {
 }
 
 /// Voice (camera off) or video.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CallType {
     Voice,
     Video,
@@ -131,7 +132,7 @@ impl CallType {
 }
 
 /// Where a call is in its life; stored as text in `calls.status`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Status {
     Ringing,
     Accepted,
@@ -153,7 +154,7 @@ impl Status {
 }
 
 /// Why a call ended; stored as text in `calls.end_reason`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EndReason {
     UserEnded,
     Rejected,
@@ -175,7 +176,7 @@ impl EndReason {
 }
 
 /// A call as the bus and the profiles see it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CallInfo {
     pub id: i64,
     /// `call_{handle}`: the Jitsi room.
@@ -227,7 +228,7 @@ impl CallInfo {
 }
 
 /// What changed, published as `EventKind::Call` to both parties.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum CallChange {
     Ringing,
     Accepted {
@@ -243,7 +244,7 @@ pub enum CallChange {
     },
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CallEvent {
     pub call: CallInfo,
     pub change: CallChange,

@@ -6,9 +6,11 @@
 //! the same npm version and checks the copy is byte-identical; to update it, see
 //! `vendor/socket.io-admin-ui/README.md`.
 //!
-//! The page itself still links Roboto and the Material Design icon font from
-//! their CDNs (Google Fonts, jsDelivr); offline it works with fallback fonts and
-//! no icons.
+//! The page links the Material Design icon font from jsDelivr (`@mdi/font@latest`);
+//! chatwire serves `index.html` with that link pointing at its own copy
+//! (`vendor/mdi-font/`, `@mdi/font` 7.4.47: the CSS and its woff2 font), so the
+//! icon-only buttons (disconnect, leave) show with no internet. Roboto still comes
+//! from Google Fonts; offline the page falls back to the system's sans-serif.
 
 use axum::{
     Router,
@@ -59,6 +61,33 @@ pub const FILES: [(&str, &str, &[u8]); 8] = [
     ),
 ];
 
+/// The icon font's stylesheet as the page links it from the CDN, and where
+/// chatwire serves its own copy (relative to `/admin/`; the stylesheet finds its
+/// font at `../fonts/`, i.e. `/admin/mdi/fonts/`).
+const MDI_CDN: &str =
+    "https://cdn.jsdelivr.net/npm/@mdi/font@latest/css/materialdesignicons.min.css";
+const MDI_LOCAL: &str = "mdi/css/materialdesignicons.min.css";
+
+/// The icon font's files, served under `/admin/mdi/`.
+pub const MDI_FILES: [(&str, &str, &[u8]); 2] = [
+    (
+        "css/materialdesignicons.min.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../vendor/mdi-font/css/materialdesignicons.min.css"),
+    ),
+    (
+        "fonts/materialdesignicons-webfont.woff2",
+        "font/woff2",
+        include_bytes!("../../vendor/mdi-font/fonts/materialdesignicons-webfont.woff2"),
+    ),
+];
+
+/// The page with its icon font linked from this listener.
+fn index_html() -> Vec<u8> {
+    let page = String::from_utf8_lossy(FILES[0].2);
+    page.replace(MDI_CDN, MDI_LOCAL).into_bytes()
+}
+
 /// `/admin/` and its files; `/admin` redirects so the page's relative links
 /// resolve. The page is `index.html` (no cache); the other files are named by
 /// their content's hash, so they may be kept.
@@ -74,6 +103,19 @@ pub fn router() -> Router {
             )
         };
         let headers = [(CONTENT_TYPE, mime), (CACHE_CONTROL, cache)];
+        if file == "index.html" {
+            let page = index_html();
+            router = router.route(&path, get(move || async move { (headers, page) }));
+        } else {
+            router = router.route(&path, get(move || async move { (headers, body) }));
+        }
+    }
+    for (file, mime, body) in MDI_FILES {
+        let headers = [
+            (CONTENT_TYPE, mime),
+            (CACHE_CONTROL, "public, max-age=604800"),
+        ];
+        let path = format!("/admin/mdi/{file}");
         router = router.route(&path, get(move || async move { (headers, body) }));
     }
     router
@@ -107,5 +149,18 @@ mod tests {
         let mut listed: Vec<String> = FILES.iter().map(|(f, _, _)| f.to_string()).collect();
         listed.sort();
         assert_eq!(listed, on_disk);
+    }
+
+    /// The served page links the icon font from the listener, not the CDN.
+    #[test]
+    fn the_page_links_its_own_icon_font() {
+        assert_eq!(FILES[0].0, "index.html");
+        let page = String::from_utf8(index_html()).unwrap();
+        assert!(!page.contains(MDI_CDN));
+        assert!(
+            page.contains(&format!("href={MDI_LOCAL}"))
+                || page.contains(&format!("href=\"{MDI_LOCAL}\"")),
+            "{page}"
+        );
     }
 }

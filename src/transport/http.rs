@@ -25,13 +25,22 @@ pub fn ops_routes(core: CoreRef) -> Router {
         .with_state(core)
 }
 
+/// The database must answer. In cluster mode the answer also says whether Redis
+/// is reachable; a node without Redis still serves its own connections, so it
+/// stays ready (every node loses Redis at once: taking them all out of the load
+/// balancer would serve nobody). `chatwire_redis_up` is the metric to alert on.
 async fn readyz(State(core): State<CoreRef>) -> (StatusCode, &'static str) {
-    match core.db.ping().await {
-        Ok(()) => (StatusCode::OK, "ready"),
-        Err(e) => {
-            tracing::warn!(error = %e, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
-        }
+    if let Err(e) = core.db.ping().await {
+        tracing::warn!(error = %e, "readiness check failed");
+        return (StatusCode::SERVICE_UNAVAILABLE, "database unavailable");
+    }
+    match &core.cluster {
+        None => (StatusCode::OK, "ready"),
+        Some(c) if c.redis_up() => (StatusCode::OK, "ready\nredis: up"),
+        Some(_) => (
+            StatusCode::OK,
+            "ready\nredis: down (serving local connections only)",
+        ),
     }
 }
 

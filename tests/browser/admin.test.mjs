@@ -67,6 +67,13 @@ test("the admin UI page signs in and shows the sockets and rooms of a running co
     page.setDefaultNavigationTimeout(WAIT);
     page.on("pageerror", (e) => pageErrors.push(e.message));
     pages.admin = page;
+    // No internet here, nor in many operators' networks: the page must not need it
+    // for anything but Roboto (which falls back to the system's sans-serif).
+    const offsite = [];
+    await page.route((url) => url.origin !== new URL(base).origin, (route) => {
+      offsite.push(route.request().url());
+      return route.abort();
+    });
 
     step = "a wrong password is refused in the form";
     await page.goto(`${base}/admin/`);
@@ -76,6 +83,14 @@ test("the admin UI page signs in and shows the sockets and rooms of a running co
     step = "the right one signs in (the form closes)";
     await signIn(page, base, PASSWORD);
     await page.getByLabel("Server URL").waitFor({ state: "hidden" });
+
+    step = "the icon font (icon-only buttons) loads from the listener itself";
+    const icons = await page.evaluate(async () => {
+      await document.fonts.load('24px "Material Design Icons"').catch(() => {});
+      return [...document.fonts].filter((f) => f.family.includes("Material Design Icons")).map((f) => f.status);
+    });
+    assert.ok(icons.includes("loaded"), `icon font: ${JSON.stringify(icons)}`);
+    assert.deepEqual(offsite.filter((u) => !u.startsWith("https://fonts.googleapis.com/")), []);
 
     step = "the sockets page lists exactly the two chat sockets of namespace /";
     await page.goto(`${base}/admin/#/sockets/`);

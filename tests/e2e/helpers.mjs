@@ -77,7 +77,8 @@ function dropPgDatabase(adminUrl, name) {
 /**
  * Start `chatwire serve` with every profile on 127.0.0.1:0.
  * @param {Record<string,string>} extraEnv environment overrides
- * @param {{waitFor?: string[], timeoutMs?: number}} opts profiles whose listener line must appear
+ * @param {{waitFor?: string[], timeoutMs?: number, databaseUrl?: string}} opts profiles whose
+ *   listener line must appear; a database of the caller's (shared, not dropped by stop())
  */
 export function startServer(extraEnv = {}, opts = {}) {
   const waitFor = opts.waitFor ?? ["expresschat"];
@@ -86,7 +87,10 @@ export function startServer(extraEnv = {}, opts = {}) {
   let pg = null;
   let databaseUrl;
   const envDb = process.env.DATABASE_URL || "";
-  if (envDb.startsWith("postgres")) {
+  if (opts.databaseUrl) {
+    // A database the caller owns (cluster tests: nodes share one); not dropped here.
+    databaseUrl = opts.databaseUrl;
+  } else if (envDb.startsWith("postgres")) {
     pg = createPgDatabase(envDb);
     databaseUrl = pg.url;
   } else {
@@ -244,6 +248,11 @@ export function startServer(extraEnv = {}, opts = {}) {
      * The database stays (a restart on `databaseUrl` finds it); stop() removes it.
      */
     terminate(signal = "SIGTERM") {
+      if (!exited) child.kill(signal);
+      return waitExit();
+    },
+    /** Sends `signal` (SIGKILL: a crash) and resolves once the process exited. */
+    async kill(signal = "SIGKILL") {
       if (!exited) child.kill(signal);
       return waitExit();
     },

@@ -1,6 +1,8 @@
 //! The live call state of this process: who is in which call, the ringing and
 //! accepted calls with their ring timers, and how many ringing-capable
-//! connections each user has.
+//! connections each user has. Cluster mode keeps the same in Redis (`shared.rs`);
+//! the endpoint counts here are then this node's share, written to Redis again
+//! after a reconnect.
 
 use dashmap::{DashMap, mapref::entry::Entry};
 use tokio::task::AbortHandle;
@@ -35,6 +37,14 @@ impl Calls {
     /// The call the user is in, if any.
     pub fn current(&self, user: i64) -> Option<i64> {
         self.busy.get(&user).map(|c| *c)
+    }
+
+    /// This node's connections able to ring, per user.
+    pub(super) fn endpoint_snapshot(&self) -> Vec<(i64, usize)> {
+        self.endpoints
+            .iter()
+            .map(|e| (*e.key(), *e.value()))
+            .collect()
     }
 
     /// Counts a connection able to ring.

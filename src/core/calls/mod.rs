@@ -8,6 +8,7 @@
 //! (plain sequential ids would let anyone join `call_7`).
 
 mod live;
+mod shared;
 
 use std::{sync::Arc, time::Duration};
 
@@ -21,6 +22,7 @@ use sea_orm::{
 pub use crate::core::model::{CallChange, CallEvent, CallInfo, CallType, EndReason, Status};
 pub use live::Calls;
 use live::{Live, parse_handle};
+pub use shared::keep_cluster;
 
 use super::bus::{Audience, EventKind};
 use super::identity::accounts;
@@ -51,6 +53,9 @@ pub async fn initiate(
     ring_timeout: Duration,
 ) -> Result<CallInfo> {
     let callee = peer(core, caller, callee).await?;
+    if let Some(c) = &core.cluster {
+        return shared::initiate(core, c, caller, callee, kind, ring_timeout).await;
+    }
     if core.calls.current(caller.id).is_some() {
         return Err(Error::CallInProgress);
     }
@@ -158,6 +163,9 @@ fn check(core: &Core, user: i64, handle: &str) -> Result<i64> {
 
 /// The callee accepts or rejects a ringing call.
 pub async fn respond(core: &Core, user: i64, handle: &str, accept: bool) -> Result<CallInfo> {
+    if let Some(c) = &core.cluster {
+        return shared::respond(core, c, user, handle, accept).await;
+    }
     let id = check(core, user, handle)?;
     let now = Utc::now();
     let ringing_for_me =
@@ -213,6 +221,9 @@ fn not_answerable(core: &Core, id: i64, user: i64) -> Error {
 
 /// Either party ends (or, while ringing, cancels) a call.
 pub async fn end(core: &Core, user: i64, handle: &str) -> Result<CallInfo> {
+    if let Some(c) = &core.cluster {
+        return shared::end(core, c, user, handle).await;
+    }
     let id = check(core, user, handle)?;
     let (_, live) = core.calls.live.remove(&id).ok_or(Error::NotFound("call"))?;
     Ok(finish(core, live, Some(user), EndReason::UserEnded).await)
@@ -231,9 +242,23 @@ async fn expire(core: &Core, id: i64) {
     }
 }
 
-/// A ringing-capable connection of `user` closed; the last one ends their call.
+/// A connection of `user` able to ring opened (calls sockets that joined).
+pub async fn endpoint_opened(core: &Core, user: i64) {
+    core.calls.endpoint_up(user);
+    if let Some(c) = &core.cluster {
+        shared::endpoint_opened(c, user).await;
+    }
+}
+
+/// A ringing-capable connection of `user` closed; the last one (in cluster mode:
+/// on any node) ends their call.
 pub async fn endpoint_closed(core: &Core, user: i64) {
-    if !core.calls.endpoint_down(user) {
+    let last_here = core.calls.endpoint_down(user);
+    if let Some(c) = &core.cluster {
+        shared::endpoint_closed(core, c, user, last_here).await;
+        return;
+    }
+    if !last_here {
         return;
     }
     let Some(id) = core.calls.current(user).filter(|id| *id != 0) else {
@@ -251,8 +276,20 @@ async fn finish(core: &Core, live: Live, by: Option<i64>, reason: EndReason) -> 
         t.abort();
     }
     let mut info = live.info;
-    core.calls
-        .release([info.caller_id, info.callee_id], info.id);
+    match &core.cluster {
+        None => core
+            .calls
+            .release([info.caller_id, info.callee_id], info.id),
+        Some(c) => {
+            if let Err(e) = c
+                .call_release([info.caller_id, info.callee_id], info.id)
+                .await
+            {
+                // The busy marks expire with their day-long lifetime at worst.
+                tracing::error!(call = info.id, error = %e, "call parties not freed in Redis");
+            }
+        }
+    }
     let now = Utc::now();
     let status = if reason == EndReason::Rejected {
         Status::Rejected

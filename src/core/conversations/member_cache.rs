@@ -12,8 +12,9 @@
 //! what it stored. Conversations created inside a transaction are invisible until
 //! the commit, so nothing can cache them half made.
 //!
-//! In-process only. Cluster mode (several processes on one database) must carry
-//! `changed` to every process, as it carries the bus.
+//! Per process. In cluster mode `conversations::membership` also tells the other
+//! nodes (`Bus::members_changed`), whose pump calls `changed` before it delivers
+//! the event that announces the change (`core::cluster`).
 
 use std::sync::{
     Arc,

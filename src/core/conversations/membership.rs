@@ -1,7 +1,8 @@
 //! The one place that writes memberships (and deletes conversations, which drops
 //! theirs). Each write tells the member cache once it is committed, so no caller
 //! has to remember to: a write outside a transaction tells it at once, a write in
-//! a [`Txn`] when the transaction commits.
+//! a [`Txn`] when the transaction commits. In cluster mode the bus carries the
+//! notice to every other node, ahead of the event that announces the change.
 
 use chrono::Utc;
 use entity::{conversations, memberships};
@@ -44,7 +45,7 @@ impl<'c> Txn<'c> {
     pub async fn commit(self) -> Result<()> {
         self.txn.commit().await?;
         for conv in self.touched {
-            self.core.members.changed(conv);
+            changed(self.core, conv);
         }
         Ok(())
     }
@@ -53,7 +54,7 @@ impl<'c> Txn<'c> {
 /// Adds `users` to `conv` as plain members (each must not be one yet).
 pub async fn add(core: &Core, conv: i64, users: &[i64]) -> Result<()> {
     insert(&core.db, conv, users).await?;
-    core.members.changed(conv);
+    changed(core, conv);
     Ok(())
 }
 
@@ -68,7 +69,7 @@ pub async fn ensure(core: &Core, conv: i64, user: i64) -> Result<()> {
         .exec_without_returning(&core.db)
         .await?;
     if matches!(inserted, sea_orm::TryInsertResult::Inserted(n) if n > 0) {
-        core.members.changed(conv);
+        changed(core, conv);
     }
     Ok(())
 }
@@ -80,7 +81,7 @@ pub async fn remove(core: &Core, conv: i64, user: i64) -> Result<bool> {
         .filter(memberships::Column::UserId.eq(user))
         .exec(&core.db)
         .await?;
-    core.members.changed(conv);
+    changed(core, conv);
     Ok(done.rows_affected > 0)
 }
 
@@ -89,8 +90,15 @@ pub async fn delete_conversation(core: &Core, conv: i64) -> Result<bool> {
     let done = conversations::Entity::delete_by_id(conv)
         .exec(&core.db)
         .await?;
-    core.members.changed(conv);
+    changed(core, conv);
     Ok(done.rows_affected > 0)
+}
+
+/// After a committed change of `conv`'s memberships: this node's member cache
+/// forgets it, and (cluster mode) so does every other node's.
+fn changed(core: &Core, conv: i64) {
+    core.members.changed(conv);
+    core.bus.members_changed(conv);
 }
 
 fn row(conv: i64, user: i64, now: chrono::DateTime<Utc>) -> memberships::ActiveModel {

@@ -125,7 +125,10 @@ pub async fn check_login(
 ) -> Result<users::Model> {
     // Every attempt counts against the account's budget, found or not, so the
     // answer time and the throttling say nothing about which emails exist.
-    core.logins.per_account.check(&normalize_email(email))?;
+    core.logins
+        .per_account
+        .take(&normalize_email(email))
+        .await?;
     let user = find_in_space(core, space, email)
         .await?
         .ok_or(Error::NotFound("user"))?;
@@ -143,8 +146,8 @@ pub async fn check_login(
 
 /// Counts a login attempt from a client address (profiles call it before
 /// [`check_login`] when they know the address).
-pub fn throttle_address(core: &Core, ip: std::net::IpAddr) -> Result<()> {
-    core.logins.per_ip.check(&ip)
+pub async fn throttle_address(core: &Core, ip: std::net::IpAddr) -> Result<()> {
+    core.logins.per_ip.take(&ip).await
 }
 
 /// Creates a verification (link token and code) for the user and mails it.

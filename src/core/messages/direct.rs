@@ -278,7 +278,7 @@ pub async fn last_received(
 /// `from` started or stopped typing to `to`, who must be connected.
 pub async fn typing(core: &Core, from: &users::Model, to: i64, typing: bool) -> Result<()> {
     let other = peer(core, from, to).await?;
-    if !core.presence.is_online(other.id) {
+    if !core.presence.is_online(other.id).await {
         return Err(Error::UserNotConnected);
     }
     core.bus.publish(

@@ -90,7 +90,7 @@ async fn persist(
     // The sender's budget, across profiles: checked here, the one path every new
     // message takes, so no profile can forget it. Only a message that would be
     // stored spends it.
-    core.message_budget.check(&sender.id)?;
+    core.message_budget.take(&sender.id).await?;
     let audience = match delivery {
         Delivery::Members => Audience::Users(members.ids.clone()),
         Delivery::Room => Audience::Room(msg.conversation_id),

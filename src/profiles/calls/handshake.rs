@@ -169,7 +169,7 @@ async fn enter(ctx: &Ctx, s: &SocketRef, state: &ConnState, user: users::Model) 
         // Deliveries address the user's room; `except(sid)` works because
         // `prepare_inbox` put the socket in its own-id room.
         socketio::join(s, [socketio::user_room(id)]);
-        ctx.core.calls.endpoint_up(id);
+        calls::endpoint_opened(&ctx.core, id).await;
         // Held across the announcement so the disconnect handler waits for it.
         if let Err(e) = presence::connected(&ctx.core, id).await {
             tracing::debug!(error = %e, "calls presence (online) failed");

@@ -73,8 +73,18 @@ pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super:
         inbox_capacity: cfg.inbox_capacity,
         ring_timeout: Duration::from_secs(cfg.call_ring_timeout_secs),
         jitsi_domain: cfg.jitsi_domain.clone(),
-        messages: Limiter::per_minute(cfg.calls_messages_per_minute),
-        calls: Limiter::per_minute(cfg.calls_calls_per_minute),
+        messages: Limiter::per_minute(cfg.calls_messages_per_minute).shared(
+            "calls_messages",
+            core.cluster.clone(),
+            cfg.calls_messages_per_minute,
+            Duration::from_secs(60),
+        ),
+        calls: Limiter::per_minute(cfg.calls_calls_per_minute).shared(
+            "calls_calls",
+            core.cluster.clone(),
+            cfg.calls_calls_per_minute,
+            Duration::from_secs(60),
+        ),
     });
     handshake::register(ctx.clone(), "/", events::handle);
     let render_ctx = ctx.clone();

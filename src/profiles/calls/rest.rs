@@ -124,7 +124,7 @@ async fn login(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     b: Result<Json<LoginBody>, JsonRejection>,
 ) -> Result<(StatusCode, Json<SessionOut>), ApiError> {
-    accounts::throttle_address(&ctx.core, peer.ip())?;
+    accounts::throttle_address(&ctx.core, peer.ip()).await?;
     let Json(b) = b?;
     let (Some(email), Some(password)) = (present(&b.email), b.password.as_deref()) else {
         return Err(Error::invalid("email and password are required").into());
@@ -304,7 +304,7 @@ async fn post_message(
         .ok_or_else(|| Error::invalid("content is required"))?;
     let kind = message_type(b.kind.as_deref())?;
     let to = to.get("user")?;
-    ctx.messages.check(&me.id)?;
+    ctx.messages.take(&me.id).await?;
     let sent = direct::send(&ctx.core, &me, to, &content, kind, None)
         .await
         .map_err(ApiError::failed_as("MESSAGE_SEND_FAILED"))?;

@@ -194,7 +194,7 @@ async fn login(
     let (Some(email), Some(password)) = (present(&b.email), password(&b.password)) else {
         return Err(RestError::BadLoginRequest);
     };
-    accounts::throttle_address(&ctx.core, peer.ip())?;
+    accounts::throttle_address(&ctx.core, peer.ip()).await?;
     let user = accounts::check_login(&ctx.core, SPACE, email, password).await?;
     let session = auth::issue_session(&ctx.core, &user).await?;
     Ok((session_cookies(&ctx, jar, session), ok("Login Successful")))

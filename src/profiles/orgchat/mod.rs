@@ -79,7 +79,12 @@ pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super:
             cfg.socket_buffer,
             ws::FloodLimit::from_config(cfg),
         ),
-        limiter: Limiter::per_minute(cfg.orgchat_rate_limit_per_minute),
+        limiter: Limiter::per_minute(cfg.orgchat_rate_limit_per_minute).shared(
+            "orgchat",
+            core.cluster.clone(),
+            cfg.orgchat_rate_limit_per_minute,
+            std::time::Duration::from_secs(60),
+        ),
         inbox_capacity: cfg.inbox_capacity,
         max_frame_bytes: cfg.max_frame_bytes,
         max_page_size: cfg.orgchat_max_page_size,

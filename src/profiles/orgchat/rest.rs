@@ -109,7 +109,7 @@ async fn caller(ctx: &Ctx, headers: &HeaderMap, uri: &Uri) -> Result<Member> {
             Error::AuthRequired => ApiError::Unauthorized(BAD_TOKEN),
             other => other.into(),
         })?;
-    ctx.limiter.check(&member.id())?;
+    ctx.limiter.take(&member.id()).await?;
     Ok(member)
 }
 
@@ -172,7 +172,7 @@ async fn login(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     b: std::result::Result<Json<LoginBody>, JsonRejection>,
 ) -> Result<Json<Tokens>> {
-    accounts::throttle_address(&ctx.core, peer.ip())?;
+    accounts::throttle_address(&ctx.core, peer.ip()).await?;
     let b = body(b)?;
     let (Some(email), Some(password)) = (present(&b.email), password(&b.password)) else {
         return Err(ApiError::invalid("email and password are required"));

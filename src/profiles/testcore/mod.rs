@@ -81,7 +81,7 @@ pub fn build(core: CoreRef, cfg: &Config, shutdown: CancellationToken) -> super:
             ws::FloodLimit::from_config(cfg),
             error::CLOSE_REFUSED,
         ),
-        limiter: rest::rate_limit::limiter(cfg),
+        limiter: rest::rate_limit::limiter(cfg, &core),
         strict: cfg.testcore_strict_tokens,
         max_frame_bytes: cfg.max_frame_bytes,
         cookie_secure: cfg.cookie_secure,

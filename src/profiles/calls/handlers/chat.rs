@@ -21,7 +21,7 @@ pub async fn message(
 ) -> Result<MessageWire> {
     let kind = message_type(p.kind.as_deref())?;
     let to = p.to.get("user")?;
-    ctx.messages.check(&me.id)?;
+    ctx.messages.take(&me.id).await?;
     let sent = direct::send(&ctx.core, me, to, &p.content, kind, Some(origin)).await?;
     Ok(MessageWire::new(&sent.message, sent.receiver_id))
 }

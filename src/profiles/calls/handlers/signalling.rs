@@ -19,7 +19,7 @@ pub async fn initiate(ctx: &Ctx, me: &users::Model, s: &SocketRef, p: Initiate) 
     let kind = p.call_type()?;
     let callee = p.to.get("user");
     // Counted before the callee is looked at: probing who is online costs too.
-    ctx.calls.check(&me.id)?;
+    ctx.calls.take(&me.id).await?;
     let result = match callee {
         Ok(to) => calls::initiate(&ctx.core, me, to, kind, ctx.ring_timeout).await,
         Err(e) => Err(e),

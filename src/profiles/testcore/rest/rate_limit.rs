@@ -4,7 +4,6 @@
 
 use std::{
     net::{IpAddr, SocketAddr},
-    num::NonZeroU32,
     sync::Arc,
     time::Duration,
 };
@@ -14,23 +13,23 @@ use axum::{
     middleware::Next,
     response::Response,
 };
-use governor::{DefaultKeyedRateLimiter, Quota, clock::Clock};
 use tokio_util::sync::CancellationToken;
 
 use super::super::{Ctx, error::ApiError};
-use crate::{config::Config, core::Error};
+use crate::{config::Config, core::CoreRef};
 
-pub type Limiter = DefaultKeyedRateLimiter<IpAddr>;
+pub type Limiter = crate::core::ratelimit::Limiter<IpAddr>;
 
 /// The configured budget: `testcore_rate_limit` requests per window, refilled
-/// evenly, all of them usable at once.
-pub fn limiter(cfg: &Config) -> Arc<Limiter> {
-    let n = NonZeroU32::new(cfg.testcore_rate_limit.max(1)).unwrap_or(NonZeroU32::MIN);
+/// evenly, all of them usable at once; in cluster mode one across every node.
+pub fn limiter(cfg: &Config, core: &CoreRef) -> Arc<Limiter> {
     let window = Duration::from_secs(cfg.testcore_rate_limit_window_secs.max(1));
-    let quota = Quota::with_period(window / n.get())
-        .unwrap_or_else(|| Quota::per_second(n))
-        .allow_burst(n);
-    Arc::new(DefaultKeyedRateLimiter::keyed(quota))
+    Arc::new(Limiter::per_window(cfg.testcore_rate_limit, window).shared(
+        "testcore",
+        core.cluster.clone(),
+        cfg.testcore_rate_limit,
+        window,
+    ))
 }
 
 /// Forgets full budgets every minute until shutdown, so addresses seen once do
@@ -40,7 +39,7 @@ pub fn spawn_sweeper(limiter: Arc<Limiter>, shutdown: CancellationToken) {
         let mut every = tokio::time::interval(Duration::from_secs(60));
         loop {
             tokio::select! {
-                _ = every.tick() => { limiter.retain_recent(); limiter.shrink_to_fit(); }
+                _ = every.tick() => limiter.forget_idle(),
                 _ = shutdown.cancelled() => break,
             }
         }
@@ -54,12 +53,6 @@ pub async fn per_address(
     req: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    match ctx.limiter.check_key(&peer.ip()) {
-        Ok(()) => Ok(next.run(req).await),
-        Err(not_until) => {
-            let wait = not_until.wait_time_from(ctx.limiter.clock().now());
-            let retry_after_secs = wait.as_secs_f64().ceil() as u64;
-            Err(Error::RateLimited { retry_after_secs }.into())
-        }
-    }
+    ctx.limiter.take(&peer.ip()).await?;
+    Ok(next.run(req).await)
 }
