@@ -1,0 +1,87 @@
+// RELIABILITY.md from a full run's results (runner.mjs --full).
+
+import { writeFileSync } from "node:fs";
+import { cpus, release } from "node:os";
+
+const pct = (a, b) => (b ? `${((a / b) * 100).toFixed(1)}%` : "n/a");
+const mb = (kb) => `${(kb / 1024).toFixed(1)} MB`;
+
+export function writeReport(path, R) {
+  const S = R.summary;
+  const P = R.params;
+  const L = [];
+  const met = (ok) => (ok ? "met" : "**not met**");
+  L.push("# Reliability", "");
+  L.push(`Written by \`tests/reliability/run.sh --full\` on ${R.startedAt.slice(0, 10)} (${R.seconds} s). Rerun it to refresh this page;`);
+  L.push("`tests/reliability/README.md` says what each phase does. Goals: `targets.md`, \"Reliability goals\".", "");
+  L.push(`- chatwire ${R.versions?.chatwire ?? "?"} (\`${R.bin.replace(/.*\/target\//, "target/")}\`), ${R.versions?.rustc ?? ""}, Node ${R.versions?.node}`);
+  L.push(`- ${R.database}; ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), Linux ${release()}; one node, loopback only`);
+  L.push(`- parameters: ${Object.entries(P).map(([k, v]) => `${k}=${v}`).join(", ")}`, "");
+
+  const mem = R.memory?.passes ?? [];
+  const memBack = mem.length >= 2 ? ((mem.at(-1).settledKB - mem[mem.length - 2].settledKB) / mem[mem.length - 2].settledKB) * 100 : null;
+  const authzN = S.authzTries;
+  L.push("## Figures against the goals", "");
+  L.push("| goal (targets.md) | figure | |", "|---|---|---|");
+  L.push(`| bad input: 0 panics, 0 server errors, 0 crashes | ${S.payloads} malformed payloads over ${S.targets} events and routes (${P.perTarget} per target and pass, ${P.passes} passes): ${S.panics} panics, ${S.status5xx} server errors, ${S.crashes} crashes | ${met(!S.panics && !S.status5xx && !S.crashes)} |`);
+  L.push(`| bad input: >= 10k payloads per event and route | ${P.perTarget * P.passes} per target | ${met(P.perTarget * P.passes >= 10000)} |`);
+  L.push(`| bad input: each answered on the profile's error channel | ${S.outsideChannel} answers outside it (${S.resets} of them connection resets) | ${met(!S.outsideChannel)} |`);
+  L.push(`| bad input: 0 effects on other connections | canary during floods: ${R.flood ? `${R.flood.loaded.lost} lost, closed ${R.flood.loaded.closed}` : "not run"} | ${met(R.flood && !R.flood.loaded.lost && !R.flood.loaded.closed)} |`);
+  L.push(`| bad input: memory back to baseline | RSS ${mem.map((m) => `${mb(m.settledKB)}`).join(" -> ")} after passes 1..${mem.length} (start ${mb(R.memory?.startKB ?? 0)}); last pass ${memBack === null ? "n/a" : `${memBack >= 0 ? "+" : ""}${memBack.toFixed(1)}%`} | ${met(memBack !== null && memBack < 5)} |`);
+  L.push(`| authorization: 100% refused | ${authzN - S.authzAccepted} of ${authzN} refused (${pct(authzN - S.authzAccepted, authzN)}) | ${met(!S.authzAccepted)} |`);
+  L.push(`| no loss under SIGTERM / SIGKILL | ${S.confirmed} confirmed messages over ${R.kills?.kills.length ?? 0} kills, ${S.lost} missing after restart | ${met(R.kills && !S.lost)} |`);
+  L.push(`| reconnect: everything missed fetchable | ${(R.catchUp ?? []).map((r) => `${r.profile} ${r.fetched}/${r.missed}${r.inOrder ? "" : " (order!)"}`).join(", ")} | ${met(R.catchUp && !S.unfetched)} |`);
+  const so = R.soak;
+  L.push(`| soak: 10k connections, 10 min, RSS growth < 5%, no error | ${so ? `${so.connections} connections, ${so.minutes} min: ${so.growthPct?.toFixed(2)}% over the second half; ${so.connectFailures} connect failures, ${so.unexpectedCloses} unexpected closes` : "not run"} | ${met(so && so.connections >= 10000 && so.minutes >= 10 && so.growthPct < 5 && !so.connectFailures && !so.unexpectedCloses)} |`);
+  L.push(`| cluster | not measured: chatwire has no cluster mode yet (README, "Cluster mode") | **not met** |`);
+  L.push("");
+  if (R.problems.length) L.push(`Failed checks of this run: ${R.problems.join("; ")}.`, "");
+
+  L.push("## Malformed input", "");
+  L.push("Per target: payloads sent, 5xx, answers outside the profile's error channel (REST: an error whose body is not a JSON object, or no answer; raw WebSocket: a frame that is not JSON, a close without status or 1011), closes (the server closing a connection after a refusal or a limit is allowed), and an example of an outside answer.", "");
+  L.push("| profile | kind | target | sent | 5xx | outside | closes | example |", "|---|---|---|---|---|---|---|---|");
+  for (const r of R.malformed ?? []) L.push(`| ${r.profile} | ${r.kind} | ${r.name} | ${r.sent} | ${r.status5xx} | ${r.outside} | ${r.closes} | ${(r.examples[0] ?? "").replace(/\|/g, "\\|").replace(/`/g, "'").slice(0, 90)} |`);
+  L.push("");
+  L.push("## Authorization matrix", "");
+  const cases = {};
+  for (const r of R.authz ?? []) {
+    const k = `${r.profile}|${r.case}`;
+    cases[k] ??= { profile: r.profile, case: r.case, n: 0, refused: 0 };
+    cases[k].n++;
+    if (r.verdict === "refused") cases[k].refused++;
+  }
+  L.push("| profile | case | tries | refused |", "|---|---|---|---|");
+  for (const c of Object.values(cases)) L.push(`| ${c.profile} | ${c.case} | ${c.n} | ${pct(c.refused, c.n)} |`);
+  const acc = (R.authz ?? []).filter((r) => r.verdict !== "refused");
+  if (acc.length) {
+    L.push("", "Not refused:", "");
+    for (const a of acc) L.push(`- ${a.verdict}: ${a.profile} / ${a.case} / ${a.target} (${String(a.detail).replace(/\|/g, "/").slice(0, 100)})`);
+  }
+  L.push("");
+  L.push("## Kills and catch-up", "");
+  for (const k of R.kills?.kills ?? []) L.push(`- round ${k.round}: ${k.signal}, exit ${JSON.stringify(k.exit)} after ${k.stopMs} ms`);
+  L.push("", "| profile | sends tried | confirmed | missing after restart |", "|---|---|---|---|");
+  for (const r of R.kills?.rows ?? []) L.push(`| ${r.profile} | ${r.attempted} | ${r.confirmed} | ${r.missing} |`);
+  L.push("", "| profile | missed while away | fetched with `after` | in order | duplicates |", "|---|---|---|---|---|");
+  for (const r of R.catchUp ?? []) L.push(`| ${r.profile} | ${r.missed} | ${r.fetched} | ${r.inOrder} | ${r.duplicates}${r.error ? ` (${r.error})` : ""} |`);
+  L.push("");
+  if (R.flood) {
+    const f = R.flood;
+    L.push("## Floods and slow readers", "");
+    L.push("Canary pair (orgchat, raw WebSocket, one message every 50 ms), latency send -> partner in ms:", "");
+    L.push("| | sent | received | lost | p50 | p99 | max |", "|---|---|---|---|---|---|---|");
+    for (const [n, c] of [["quiet", f.quiet], ["under floods", f.loaded]]) L.push(`| ${n} | ${c.sent} | ${c.got} | ${c.lost} | ${c.p50} | ${c.p99} | ${c.max} |`);
+    L.push("");
+    for (const [p, x] of Object.entries(f.flooders)) L.push(`- ${p} flooder: ${x.sent} frames/events queued, ${x.closedBy === null ? "never closed" : `closed by the server (${x.closedBy})`}`);
+    for (const [p, x] of Object.entries(f.slow)) L.push(`- slow ${p === "raw" ? "raw WebSocket (chatsphere)" : "Socket.IO (expresschat)"} reader: ${x.verdict} (closed: ${x.closedBy}, got ${x.got} of the ${x.reference} a reading tab got)`);
+    L.push("");
+  }
+  if (so) {
+    L.push("## Soak", "");
+    L.push(`${so.connections} connections (orgchat and chatsphere raw WebSockets, expresschat Socket.IO) in ${so.conversations} conversations of five users, one message per conversation per second, ${so.minutes} min: ${so.sent} messages sent, ${so.received} frames received. RSS ${mb(so.baselineKB)} before connecting, ${mb(so.midKB)} at the middle, ${mb(so.lastKB)} at the end (${so.growthPct?.toFixed(2)}% over the second half), ${mb(so.afterCloseKB)} ${P.settleMs / 1000} s after every connection closed.`, "");
+    L.push(`RSS samples (s: MB): ${so.samples.map((x) => `${x.t}: ${(x.rss / 1024).toFixed(1)}`).join(", ")}`, "");
+  }
+  L.push("## Notes", "");
+  L.push(...(R.notes ?? []), "");
+  writeFileSync(path, L.join("\n"));
+}
