@@ -33,6 +33,12 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error
 fi
 node --test --test-concurrency=2 ./*.test.mjs
+
+echo "== reliability suite, quick (${DATABASE_URL:-sqlite})"
+# malformed input, authorization matrix, kill rounds, catch-up, floods, a short soak;
+# fails on a panic, crash, 5xx, lost confirmed message or accepted unauthorized request
+CHATWIRE_BIN="$CHATWIRE_BIN" bash ../reliability/run.sh --quick
+
 bash ../browser/run.sh # the demo chat page in headless Chromium (installs chromium if missing)
 
 echo "== examples (each against a fresh server)"

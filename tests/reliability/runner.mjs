@@ -26,7 +26,7 @@ const full = process.argv.includes("--full");
 const num = (name, quick, fullV) => Number(process.env[name] ?? (full ? fullV : quick));
 const P = {
   mode: full ? "full" : "quick",
-  perTarget: num("RELIABILITY_PAYLOADS", 100, 2000),
+  perTarget: num("RELIABILITY_PAYLOADS", 100, 700),
   passes: num("RELIABILITY_PASSES", 2, 3),
   killRounds: num("RELIABILITY_KILL_ROUNDS", 2, 6),
   killSeconds: num("RELIABILITY_KILL_SECONDS", 3, 5),
@@ -36,6 +36,8 @@ const P = {
   soakUsers: num("RELIABILITY_SOAK_USERS", 30, 1000),
   soakMinutes: num("RELIABILITY_SOAK_MINUTES", 0.75, 10),
   settleMs: num("RELIABILITY_SETTLE_MS", 5000, 10000),
+  // after the last malformed pass: long enough for idle database connections to close (60 s)
+  restMs: num("RELIABILITY_REST_MS", 0, 70000),
 };
 const only = (process.env.RELIABILITY_PHASES ?? "malformed,authz,flood,kill,catchup,soak").split(",");
 
@@ -72,6 +74,11 @@ async function phaseA() {
           if (t.examples.length < 3) t.examples.push(...r.examples.slice(0, 3 - t.examples.length));
         });
     }
+  }
+  if (P.restMs && s.running) {
+    await sleep(P.restMs);
+    R.memory.restKB = s.rss();
+    log(`${stamp()}   ${P.restMs / 1000} s after the last pass: RSS ${R.memory.restKB} KB`);
   }
   if (only.includes("authz") && s.running) {
     log(`${stamp()} authorization matrix`);
