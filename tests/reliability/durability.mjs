@@ -93,12 +93,15 @@ export async function runCatchUp(server, fx, { missed, log = () => {} }) {
       const sender = D[p](server.urls);
       await sender.open();
       const texts = Array.from({ length: missed }, (_, i) => `${p} missed ${i} ${Date.now()}`);
-      // sent in order on one connection; confirmations are not awaited (the receiver is away)
+      // sent in order on one connection, at most 50 unconfirmed (under the flood
+      // cut-off); REST one after another, which keeps the order
+      const inFlight = p === "calls" || p === "chatsphere" ? 1 : 50;
       const confirms = [];
-      for (const t of texts) {
+      for (const [i, t] of texts.entries()) {
         confirms.push(sender.send(t).catch(() => false));
-        if (p === "calls" || p === "chatsphere") await confirms.at(-1); // REST: one after another keeps the order
+        if (i >= inFlight - 1) await confirms[i - inFlight + 1];
       }
+      await Promise.all(confirms);
       // stored? (bounded)
       for (let i = 0; i < 200; i++) {
         const newest = await sender.page(null);

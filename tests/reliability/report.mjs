@@ -27,7 +27,9 @@ export function writeReport(path, R) {
   L.push(`| bad input: >= 10k payloads per event and route | ${P.perTarget * P.passes} per target | ${met(P.perTarget * P.passes >= 10000)} |`);
   L.push(`| bad input: each answered on the profile's error channel | ${S.outsideChannel} answers outside it (${S.resets} of them connection resets) | ${met(!S.outsideChannel)} |`);
   L.push(`| bad input: 0 effects on other connections | canary during floods: ${R.flood ? `${R.flood.loaded.lost} lost, closed ${R.flood.loaded.closed}` : "not run"} | ${met(R.flood && !R.flood.loaded.lost && !R.flood.loaded.closed)} |`);
-  L.push(`| bad input: memory back to baseline | RSS ${mem.map((m) => `${mb(m.settledKB)}`).join(" -> ")} after passes 1..${mem.length} (start ${mb(R.memory?.startKB ?? 0)})${R.memory?.restKB ? `, ${mb(R.memory.restKB)} ${P.restMs / 1000} s after the last` : ""}; last pass ${memBack === null ? "n/a" : `${memBack >= 0 ? "+" : ""}${memBack.toFixed(1)}%`} | ${met(memBack !== null && memBack < 5)} |`);
+  const restKB = R.memory?.restKB ?? mem.at(-1)?.settledKB ?? null;
+  L.push(`| bad input: memory back to baseline | RSS ${mb(R.memory?.startKB ?? 0)} before, ${mem.map((m) => `${mb(m.settledKB)}`).join(" -> ")} ${P.settleMs / 1000} s after passes 1..${mem.length}${R.memory?.restKB ? `, ${mb(R.memory.restKB)} ${P.restMs / 1000} s after the last` : ""} | ${met(restKB !== null && restKB <= (R.memory?.startKB ?? 0) * 1.05)} |`);
+  L.push(`| (no growth pass after pass) | ${memBack === null ? "n/a" : `${memBack >= 0 ? "+" : ""}${memBack.toFixed(1)}%`} over the last pass | ${met(memBack !== null && memBack < 5)} (< 5%) |`);
   L.push(`| authorization: 100% refused | ${authzN - S.authzAccepted} of ${authzN} refused (${pct(authzN - S.authzAccepted, authzN)}) | ${met(!S.authzAccepted)} |`);
   L.push(`| no loss under SIGTERM / SIGKILL | ${S.confirmed} confirmed messages over ${R.kills?.kills.length ?? 0} kills, ${S.lost} missing after restart | ${met(R.kills && !S.lost)} |`);
   L.push(`| reconnect: everything missed fetchable | ${(R.catchUp ?? []).map((r) => `${r.profile} ${r.fetched}/${r.missed}${r.inOrder ? "" : " (order!)"}`).join(", ")} | ${met(R.catchUp && !S.unfetched)} |`);
@@ -81,7 +83,45 @@ export function writeReport(path, R) {
     L.push(`${so.connections} connections (orgchat and chatsphere raw WebSockets, expresschat Socket.IO) in ${so.conversations} conversations of five users, one message per conversation per second, ${so.minutes} min: ${so.sent} messages sent, ${so.received} frames received. RSS ${mb(so.baselineKB)} before connecting, ${mb(so.midKB)} at the middle, ${mb(so.lastKB)} at the end (${so.growthPct?.toFixed(2)}% over the second half), ${mb(so.afterCloseKB)} ${P.settleMs / 1000} s after every connection closed.`, "");
     L.push(`RSS samples (s: MB): ${so.samples.map((x) => `${x.t}: ${(x.rss / 1024).toFixed(1)}`).join(", ")}`, "");
   }
-  L.push("## Notes", "");
-  L.push(...(R.notes ?? []), "");
+  L.push("## What falls short, and why", "");
+  L.push(...shortfalls(R), "");
   writeFileSync(path, L.join("\n"));
+}
+
+/** Plain words for each figure that misses its goal (patterns known from issue 14). */
+function shortfalls(R) {
+  const out = [];
+  const S = R.summary;
+  const P = R.params;
+  const space = (R.authz ?? []).filter((r) => r.verdict === "accepted" && r.case === "other profile's space");
+  const otherAcc = (R.authz ?? []).filter((r) => r.verdict === "accepted" && r.case !== "other profile's space");
+  if (space.length)
+    out.push(`- Authorization: ${space.length} tries with another profile's token or account were accepted (expresschat admits accounts and tokens of calls, orgchat and testcore; calls admits expresschat's and testcore's tokens; orgchat's refresh accepts expresschat's refresh token). This is issue 14 defect 2 (token spaces per profile), fixed on another branch; rerun after the merge.`);
+  if (otherAcc.length) out.push(`- Authorization: ${otherAcc.length} other tries accepted: ${otherAcc.map((a) => `${a.profile} / ${a.case} / ${a.target}`).join("; ")}.`);
+  const mal = R.malformed ?? [];
+  const ex = mal.flatMap((r) => r.examples);
+  const n = (re) => ex.filter((e) => re.test(e)).length;
+  if (S.outsideChannel) {
+    const parts = [];
+    if (n(/-> 414/)) parts.push("query strings over ~64 KB answered 414 with an empty body");
+    if (n(/-> 413/)) parts.push("bodies over MAX_FRAME_BYTES answered 413 `length limit exceeded` as text/plain");
+    if (n(/-> 400 "Invalid URL/)) parts.push("bad percent-encoding in a path answered 400 text/plain");
+    if (n(/no answer/)) parts.push(`${S.resets} requests got no answer (connection reset while the client was still sending an oversized body)`);
+    if (n(/close 1006/)) parts.push("a few raw WebSocket connections were seen closed without a status (1006), at most one per target; most likely the server's 1009 close of an oversized frame racing the client's next frames (not verified)");
+    out.push(`- Error channel: ${S.outsideChannel} answers outside the profile's envelope: ${parts.join("; ")}. The first three are issue 14 defect 4 and the resets defect 8, both fixed on other branches; rerun after the merge.`);
+  }
+  if (P.perTarget * P.passes < 10000)
+    out.push(`- Bad input volume: ${P.perTarget * P.passes} payloads per target instead of targets.md's 10k, to keep the full run under ~25 minutes on 2 shared cores (RELIABILITY_PAYLOADS and RELIABILITY_PASSES raise it).`);
+  const mem = R.memory?.passes ?? [];
+  if (mem.length >= 2) {
+    const last = mem.at(-1).settledKB;
+    const prev = mem.at(-2).settledKB;
+    out.push(`- Memory after bad input: RSS ${(R.memory.startKB / 1024).toFixed(1)} MB before, ${mem.map((m) => (m.settledKB / 1024).toFixed(1)).join(" / ")} MB after each pass, ${((last - prev) / prev * 100).toFixed(1)}% over the last pass${R.memory.restKB ? `, ${(R.memory.restKB / 1024).toFixed(1)} MB after ${P.restMs / 1000} s of rest` : ""}. It does not return to the first baseline: the passes create accounts, rooms and messages (the database and its per-connection SQLite page caches grow, up to 2 MB per pooled connection, released when a connection has been idle for 60 s) and glibc keeps some fragmentation. Measured on a debug build before the fix (glibc malloc as it was): 51.0 / 55.8 / 60.4 / 62.2 / 64.2 MB over five passes of 100 payloads per target; with malloc_trim every 10 s: 50.4 / 54.4 / 57.3 / 59.7 / 61.8 MB, and 55.2 MB after 75 s of rest (pool connections closed). With mimalloc instead: flat but about 95 MB, not kept. Every per-key map is bounded or swept (README, "Reliability").`);
+  }
+  const so = R.soak;
+  if (so && !(so.connections >= 10000 && so.minutes >= 10 && so.growthPct < 5 && !so.connectFailures && !so.unexpectedCloses))
+    out.push(`- Soak: ${so.connections} connections for ${so.minutes} min, ${so.growthPct?.toFixed(2)}% RSS growth over the second half, ${so.connectFailures} connect failures, ${so.unexpectedCloses} unexpected closes.${so.connections < 10000 ? " Fewer than 10k connections opened." : ""}`);
+  out.push("- Cluster goals are not measured: chatwire has no cluster mode yet.");
+  out.push("- The machine (2 cores) was shared with other builds and test runs during this run: latency figures (canary, stop times) are not comparable between runs; counts are.");
+  return out;
 }
