@@ -241,7 +241,7 @@ pub async fn start_with(
             tokio::select! {
                 _ = every.tick() => {
                     ticks += 1;
-                    if ticks % 6 == 0 {
+                    if ticks.is_multiple_of(6) {
                         tidy_core.logins.forget_idle();
                         tidy_core.message_budget.forget_idle();
                     }
