@@ -44,6 +44,12 @@ if [[ "${DATABASE_URL:-}" == postgres* ]]; then
   fi
   node --test --test-concurrency=1 ./cluster/profiles.test.mjs ./cluster/limits.test.mjs ./cluster/failure.test.mjs
 fi
+
+echo "== reliability suite, quick (${DATABASE_URL:-sqlite})"
+# malformed input, authorization matrix, kill rounds, catch-up, floods, a short soak;
+# fails on a panic, crash, 5xx, lost confirmed message or accepted unauthorized request
+CHATWIRE_BIN="$CHATWIRE_BIN" bash ../reliability/run.sh --quick
+
 bash ../browser/run.sh # the demo chat page and the admin UI in headless Chromium (installs chromium if missing)
 
 echo "== examples (each against a fresh server)"

@@ -305,15 +305,20 @@ pub async fn start_with(
             }
         }));
     }
-    // Rate-limit maps keep only keys seen lately.
+    // Rate-limit maps keep only keys seen lately; freed memory goes back to the system.
     let (tidy_core, tidy_stop) = (core.clone(), shutdown.clone());
     tokio::spawn(async move {
-        let mut every = tokio::time::interval(Duration::from_secs(60));
+        let mut every = tokio::time::interval(crate::core::memory::EVERY);
+        let mut ticks = 0u64;
         loop {
             tokio::select! {
                 _ = every.tick() => {
-                    tidy_core.logins.forget_idle();
-                    tidy_core.message_budget.forget_idle();
+                    ticks += 1;
+                    if ticks.is_multiple_of(6) {
+                        tidy_core.logins.forget_idle();
+                        tidy_core.message_budget.forget_idle();
+                    }
+                    tokio::task::spawn_blocking(crate::core::memory::give_back);
                 }
                 _ = tidy_stop.cancelled() => break,
             }

@@ -16,6 +16,9 @@ pub async fn connect_and_migrate(
     Ok(db)
 }
 
+/// Seconds an unused pooled database connection is kept open.
+pub const IDLE_CONNECTION_SECS: u64 = 60;
+
 /// Connects without migrating.
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<DatabaseConnection> {
     let mut opts = ConnectOptions::new(url.to_owned());
@@ -26,6 +29,10 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
         // (on SQLite, one more hop to the connection's worker thread) per query.
         // Only a connection idle for a while may have gone stale.
         .test_before_acquire_if_idle_for(Duration::from_secs(30))
+        // A connection idle this long is closed (down to min_connections): each
+        // holds its own page and statement caches (SQLite: up to 2 MB of pages), so
+        // after a burst that opened the whole pool the memory comes back (issue 14).
+        .idle_timeout(Duration::from_secs(IDLE_CONNECTION_SECS))
         .sqlx_logging(false);
     if url.starts_with("sqlite:") {
         // WAL lets readers run beside the one writer; the busy timeout makes a second

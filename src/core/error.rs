@@ -79,6 +79,9 @@ impl Error {
 impl From<sea_orm::DbErr> for Error {
     #[track_caller]
     fn from(e: sea_orm::DbErr) -> Self {
+        if is_nul_in_text(&e) {
+            return nul_refused();
+        }
         Error::internal(e)
     }
 }
@@ -87,10 +90,25 @@ impl From<sea_orm::TransactionError<Error>> for Error {
     #[track_caller]
     fn from(e: sea_orm::TransactionError<Error>) -> Self {
         match e {
+            sea_orm::TransactionError::Connection(db) if is_nul_in_text(&db) => nul_refused(),
             sea_orm::TransactionError::Connection(db) => Error::internal(db),
             sea_orm::TransactionError::Transaction(e) => e,
         }
     }
+}
+
+/// PostgreSQL refuses a NUL character in any text value (SQLSTATE 22021); SQLite
+/// stores it. The only way one reaches a query is from a client's text (a path,
+/// a query string, a JSON string with `\u0000`), so it is the client's invalid
+/// input, refused on the profile's channel like any other, not a server error
+/// (the reliability suite found these as 500s on PostgreSQL, issue 14).
+fn is_nul_in_text(e: &sea_orm::DbErr) -> bool {
+    let text = e.to_string();
+    text.contains("invalid byte sequence for encoding") && text.contains("0x00")
+}
+
+fn nul_refused() -> Error {
+    Error::invalid("text must not contain NUL characters")
 }
 
 /// True when a database error is a unique-constraint violation, which callers turn
@@ -105,6 +123,17 @@ pub fn is_unique_violation(e: &sea_orm::DbErr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_nul_refused_by_postgresql_is_invalid_input_not_internal() {
+        let pg = sea_orm::DbErr::Custom(
+            "error returned from database: invalid byte sequence for encoding \"UTF8\": 0x00"
+                .into(),
+        );
+        assert!(matches!(Error::from(pg), Error::InvalidData(_)));
+        let other = sea_orm::DbErr::Custom("connection refused".into());
+        assert!(matches!(Error::from(other), Error::Internal));
+    }
 
     #[test]
     fn codes_are_stable() {

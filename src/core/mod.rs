@@ -18,6 +18,7 @@ pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod mail;
+pub mod memory;
 pub mod ratelimit;
 pub mod secrets;
 

@@ -118,6 +118,15 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static> Limiter<K> {
         self.inner.retain_recent();
         self.inner.shrink_to_fit();
     }
+
+    /// Keys with state held (for metrics and tests).
+    pub fn len(&self) -> usize {
+        self.inner.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.inner.is_empty()
+    }
 }
 
 /// Login throttling, shared by every profile's login: per account (email) inside
@@ -175,5 +184,25 @@ mod tests {
             Err(crate::core::Error::RateLimited { retry_after_secs }) if retry_after_secs >= 1
         ));
         assert!(l.check(&2).is_ok(), "another key has its own budget");
+    }
+
+    #[test]
+    fn idle_keys_are_forgotten_and_busy_ones_kept() {
+        // 60,000 a minute: a key is whole again 1 ms after its request.
+        let quick = Limiter::per_minute(60_000);
+        for key in 0..10_000 {
+            assert!(quick.check(&key).is_ok());
+        }
+        assert_eq!(quick.len(), 10_000);
+        std::thread::sleep(Duration::from_millis(50));
+        quick.forget_idle();
+        assert!(quick.is_empty(), "{} keys left", quick.len());
+
+        // 1 a minute: a key that used its budget is remembered (or it could retry at once).
+        let slow = Limiter::per_minute(1);
+        assert!(slow.check(&7).is_ok());
+        slow.forget_idle();
+        assert_eq!(slow.len(), 1);
+        assert!(slow.check(&7).is_err(), "the budget survives a sweep");
     }
 }
