@@ -13,8 +13,9 @@
 //! - **Closing without a reset.** hyper closes a connection whose request body
 //!   it did not read (a 413, a GET with an ignored body) with that body still
 //!   arriving; the kernel then answers with a reset, and the client loses the
-//!   answer it had not read yet (or gets EPIPE while writing). On drop, a
-//!   connection that was not upgraded and whose peer has not closed sends FIN
+//!   answer it had not read yet (or gets EPIPE while writing); so does a
+//!   WebSocket refused in the middle of an oversized frame (its close frame
+//!   lost). On drop, a connection whose peer has not closed sends FIN
 //!   and reads and discards what is still coming, for at most [`LINGER`] and
 //!   [`LINGER_BYTES`], before closing.
 //! - **Draining the accept queue at shutdown.** Connections the kernel already
@@ -256,7 +257,10 @@ impl AsyncWrite for GuardedIo {
 impl Drop for GuardedIo {
     fn drop(&mut self) {
         let Some(tcp) = self.tcp.take() else { return };
-        if self.upgraded || self.peer_closed || tokio::runtime::Handle::try_current().is_err() {
+        // Upgraded connections linger too: a raw WebSocket refused mid-frame (a
+        // frame over the size limit) still has the rest of it arriving, and a
+        // reset would destroy the 1009 close frame just sent.
+        if self.peer_closed || tokio::runtime::Handle::try_current().is_err() {
             return;
         }
         self.lingering
