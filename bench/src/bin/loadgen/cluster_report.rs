@@ -225,7 +225,7 @@ pub fn run(a: ClusterReportArgs) -> Result<()> {
     );
     let _ = writeln!(
         o,
-        "| server | processes | connections held | per process | errors / closed | connect time s | server CPU while connecting | RSS MiB | RSS/conn KiB | probe p99 ms |"
+        "| server | processes | connections held | per process | errors / closed | connect time s | server CPU over the last step | RSS MiB | RSS/conn KiB | probe p99 ms |"
     );
     let _ = writeln!(o, "|---|---|---|---|---|---|---|---|---|---|");
     let mut idles = Vec::new();
