@@ -7,6 +7,10 @@
 //   DATABASE_URL  express only: a SQLite file path or postgres://... URL
 //   JWT_SECRET    express only: HS256 secret of access tokens (same as chatwire's)
 //   SEED_USERS    express only: make sure users 1..N exist (named benchN)
+//   REDIS_URL     optional: attach @socket.io/redis-adapter (pub/sub over this
+//                 Redis), so that several processes on one PostgreSQL database
+//                 deliver to each other's sockets, as a scaled-out socket.io
+//                 deployment does (bench/cluster.sh)
 //
 // relay: the room relay of shared/docs/targets.md. `joinRoom {roomId}` joins the
 //   room; `sendMessage {roomId, userId, content}` ⇒ `newMessage {id, user_id,
@@ -43,6 +47,20 @@ const io = new Server(httpServer, {
   serveClient: false,
   maxHttpBufferSize: 256 * 1024,
 });
+
+/** Attaches the Redis adapter when REDIS_URL is set (resolves once both clients are connected). */
+async function attachRedis() {
+  const url = process.env.REDIS_URL;
+  if (!url) return;
+  const { createClient } = require('redis');
+  const { createAdapter } = require('@socket.io/redis-adapter');
+  const pub = createClient({ url });
+  const sub = pub.duplicate();
+  for (const c of [pub, sub]) c.on('error', (e) => console.error('node-peer: redis:', e.message));
+  await Promise.all([pub.connect(), sub.connect()]);
+  io.adapter(createAdapter(pub, sub));
+  console.log(`node-peer: redis adapter on ${url}`);
+}
 
 function listen() {
   httpServer.listen(PORT, '127.0.0.1', () => {
@@ -360,7 +378,8 @@ for (const sig of ['SIGTERM', 'SIGINT']) {
 
 // Last, so that every declaration above is initialised.
 /** Starts the mode chosen by MODE. */
-function main() {
+async function main() {
+  await attachRedis();
   if (MODE === 'relay') {
     let nextId = 0;
     io.on('connection', (socket) => {
@@ -399,4 +418,7 @@ function main() {
   }
 }
 
-main();
+main().catch((e) => {
+  console.error('node-peer: start:', e);
+  process.exit(1);
+});

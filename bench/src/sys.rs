@@ -36,6 +36,22 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
+/// Summed RSS of several processes (a cluster's nodes); None when one cannot be read.
+pub fn rss_kib_sum(pids: &[u32]) -> Option<u64> {
+    if pids.is_empty() {
+        return None;
+    }
+    pids.iter().map(|&p| rss_kib(p)).sum()
+}
+
+/// Summed CPU ticks of several processes; None when one cannot be read.
+fn cpu_ticks_sum(pids: &[u32]) -> Option<u64> {
+    if pids.is_empty() {
+        return None;
+    }
+    pids.iter().map(|&p| cpu_ticks(p)).sum()
+}
+
 /// User + system CPU time of a process (all its threads) in clock ticks.
 pub fn cpu_ticks(pid: u32) -> Option<u64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -69,17 +85,18 @@ pub fn machine_busy_ticks() -> Option<u64> {
     Some(f.first()? + f.get(1)? + f.get(2)? + f.get(5)? + f.get(6)? + f.get(7).unwrap_or(&0))
 }
 
-/// Measures the CPU share of the server, of this process and of everything else
-/// on the machine over a window.
+/// Measures the CPU share of the server (all its processes: a cluster's nodes are
+/// summed), of this process and of everything else on the machine over a window.
 pub struct CpuWindow {
-    server: Option<u32>,
+    server: Vec<u32>,
     start: Instant,
     server_ticks: Option<u64>,
     self_ticks: Option<u64>,
     machine_ticks: Option<u64>,
 }
 
-/// CPU used over a window, in percent of one core.
+/// CPU used over a window, in percent of one core (a server of two processes can
+/// pass 100%).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CpuShare {
     pub server_pct: Option<f64>,
@@ -90,11 +107,11 @@ pub struct CpuShare {
 }
 
 impl CpuWindow {
-    pub fn start(server: Option<u32>) -> Self {
+    pub fn start(server: &[u32]) -> Self {
         CpuWindow {
-            server,
+            server: server.to_vec(),
             start: Instant::now(),
-            server_ticks: server.and_then(cpu_ticks),
+            server_ticks: cpu_ticks_sum(server),
             self_ticks: cpu_ticks(std::process::id()),
             machine_ticks: machine_busy_ticks(),
         }
@@ -107,7 +124,7 @@ impl CpuWindow {
             (Some(b), Some(n)) => Some((n.saturating_sub(b)) as f64 / tps / secs * 100.0),
             _ => None,
         };
-        let server_pct = pct(self.server_ticks, self.server.and_then(cpu_ticks));
+        let server_pct = pct(self.server_ticks, cpu_ticks_sum(&self.server));
         let generator_pct = pct(self.self_ticks, cpu_ticks(std::process::id()));
         let machine_pct = pct(self.machine_ticks, machine_busy_ticks());
         CpuShare {

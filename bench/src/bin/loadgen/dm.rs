@@ -154,7 +154,7 @@ async fn drive(
             hub.measure_from(*seq);
             total_at_start = hub.total.get();
             t_measure = now;
-            cpu = Some(CpuWindow::start(t.server_pid));
+            cpu = Some(CpuWindow::start(&t.server_pid));
         }
         if elapsed >= warmup + Duration::from_secs(secs) {
             break;

@@ -61,6 +61,7 @@ struct Room {
 pub async fn run(a: FanoutArgs) -> Result<()> {
     let t = &a.target;
     let hub = Hub::new();
+    hub.nodes.set(t.addr.len());
     let max = a.members.iter().copied().max().unwrap_or(0);
     let batch = connect_range(t, &hub, 0, max).await?;
     eprintln!(
@@ -304,7 +305,7 @@ async fn drive(
             hub.measure_from(*seq);
             total_at_start = hub.total.get();
             t_measure = now;
-            cpu = Some(CpuWindow::start(t.server_pid));
+            cpu = Some(CpuWindow::start(&t.server_pid));
         }
         if elapsed >= warmup + measure {
             break;
@@ -363,6 +364,19 @@ async fn drive(
         round2(delivered_in_window as f64 / window_secs).into(),
     );
     m.insert("latency".into(), hub.latency());
+    let nodes = t.addr.len() as u64;
+    if nodes > 1 {
+        // Recipients are the last `r` of connections 0..members (express: 1..,
+        // relay: all); those with index n mod nodes == 0 share the sender's server.
+        let m_total = room.members as u64;
+        let local = (m_total - r.min(m_total)..m_total)
+            .filter(|n| n.is_multiple_of(nodes))
+            .count() as u64;
+        m.insert("recipients_local".into(), local.into());
+        m.insert("recipients_remote".into(), (r - local.min(r)).into());
+        m.insert("latency_local".into(), hub.latency_split(false).into());
+        m.insert("latency_remote".into(), hub.latency_split(true).into());
+    }
     m.insert("expected".into(), expected.into());
     m.insert("delivered".into(), got.into());
     m.insert("lost".into(), expected.saturating_sub(got).into());

@@ -48,6 +48,12 @@ pub struct Hub {
     pub hi: Cell<u64>,
     pub in_range: Cell<u64>,
     pub hist: RefCell<Option<Histogram<u64>>>,
+    /// Servers the connections are spread over (connection n on server n mod
+    /// nodes); above 1, deliveries are also split by whether the recipient is on
+    /// the sender's (connection 0's) server or another.
+    pub nodes: Cell<usize>,
+    pub hist_local: RefCell<Option<Histogram<u64>>>,
+    pub hist_remote: RefCell<Option<Histogram<u64>>>,
     /// Connections that ended (closed by the server, or an error).
     pub closed: Cell<u64>,
     /// Where non-delivery frames go while a driver waits for them.
@@ -61,6 +67,7 @@ impl Hub {
         Rc::new(Hub {
             start: Some(Instant::now()),
             hist: RefCell::new(Some(stats::new_histogram())),
+            nodes: Cell::new(1),
             ..Default::default()
         })
     }
@@ -82,6 +89,10 @@ impl Hub {
         self.hi.set(u64::MAX);
         self.in_range.set(0);
         *self.hist.borrow_mut() = Some(stats::new_histogram());
+        if self.nodes.get() > 1 {
+            *self.hist_local.borrow_mut() = Some(stats::new_histogram());
+            *self.hist_remote.borrow_mut() = Some(stats::new_histogram());
+        }
     }
 
     /// Ends the measured range: messages from `seq` on are not measured.
@@ -96,6 +107,17 @@ impl Hub {
         }
     }
 
+    /// Latency of the deliveries to recipients on the sender's server (`local`) or on
+    /// another (`remote`); None on one server.
+    pub fn latency_split(&self, remote: bool) -> Option<Value> {
+        let h = if remote {
+            &self.hist_remote
+        } else {
+            &self.hist_local
+        };
+        h.borrow().as_ref().map(stats::summary)
+    }
+
     fn on_frame(&self, idx: usize, frame: &str) {
         if let Some((seq, sent)) = frame
             .find("~T")
@@ -107,6 +129,17 @@ impl Hub {
                 let lat = self.now_us().saturating_sub(sent).max(1);
                 if let Some(h) = self.hist.borrow_mut().as_mut() {
                     let _ = h.record(lat);
+                }
+                let nodes = self.nodes.get();
+                if nodes > 1 {
+                    let split = if idx.is_multiple_of(nodes) {
+                        &self.hist_local
+                    } else {
+                        &self.hist_remote
+                    };
+                    if let Some(h) = split.borrow_mut().as_mut() {
+                        let _ = h.record(lat);
+                    }
                 }
             }
             if !self.forward_all.get() {
@@ -223,7 +256,15 @@ async fn connect_one(t: &Target, addr: SocketAddr, n: usize) -> Result<(sio::Ws,
 /// Opens connections `from..to` (indices into the target's users) with at most
 /// `t.concurrency` handshakes in flight, and starts a task for each.
 pub async fn connect_range(t: &Target, hub: &Rc<Hub>, from: usize, to: usize) -> Result<Connected> {
-    let addr: SocketAddr = t.addr.parse().context("--addr")?;
+    let addrs: Vec<SocketAddr> = t
+        .addr
+        .iter()
+        .map(|a| a.parse().with_context(|| format!("--addr {a}")))
+        .collect::<Result<_>>()?;
+    if addrs.is_empty() {
+        bail!("--addr: no address");
+    }
+    let addrs = &addrs;
     let started = Instant::now();
     let mut hist = stats::new_histogram();
     let mut conns = Vec::with_capacity(to - from);
@@ -231,6 +272,7 @@ pub async fn connect_range(t: &Target, hub: &Rc<Hub>, from: usize, to: usize) ->
     let mut results = stream::iter(from..to)
         .map(|n| async move {
             let t0 = Instant::now();
+            let addr = addrs[n % addrs.len()];
             let r = tokio::time::timeout(Duration::from_secs(60), connect_one(t, addr, n)).await;
             (n, t0.elapsed(), r)
         })

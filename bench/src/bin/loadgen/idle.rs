@@ -7,7 +7,7 @@ use std::{rc::Rc, time::Duration};
 use anyhow::Result;
 use chatwire_bench::{
     stats,
-    sys::{CpuWindow, rss_kib},
+    sys::{CpuWindow, rss_kib_sum},
 };
 use clap::Args;
 use serde_json::json;
@@ -36,8 +36,8 @@ pub struct IdleArgs {
 pub async fn run(a: IdleArgs) -> Result<()> {
     let t = &a.target;
     let hub = Hub::new();
-    let pid = t.server_pid;
-    let base = pid.and_then(rss_kib);
+    let pid = &t.server_pid;
+    let base = rss_kib_sum(pid);
     let mut conns = Vec::new();
     let mut prev_rss = base;
     let mut solo_joined = std::collections::HashSet::new();
@@ -63,7 +63,7 @@ pub async fn run(a: IdleArgs) -> Result<()> {
         }
         conns.extend(batch.conns);
         tokio::time::sleep(Duration::from_secs(a.settle_secs)).await;
-        let rss = pid.and_then(rss_kib);
+        let rss = rss_kib_sum(pid);
         let n = conns.len();
 
         // Probes: one at a time, so they measure the round trip, not a queue.

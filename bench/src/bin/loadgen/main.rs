@@ -4,6 +4,7 @@
 //! server) and prints one JSON object per measurement on stdout; `report` turns a
 //! run's results into `BENCHMARKS.md`. See `bench/run.sh` for the suite.
 
+mod cluster_report;
 mod dm;
 mod fanout;
 mod hub;
@@ -38,22 +39,27 @@ enum Cmd {
     Dm(dm::DmArgs),
     /// Render a run's results as BENCHMARKS.md.
     Report(report::ReportArgs),
+    /// Render bench/cluster.sh's results as BENCHMARKS.md's two-node section.
+    ClusterReport(cluster_report::ClusterReportArgs),
 }
 
 /// The server under test and how to reach it.
 #[derive(Args, Clone)]
 pub struct Target {
-    /// host:port of the server's Socket.IO listener.
-    #[arg(long, default_value = "127.0.0.1:3000")]
-    pub addr: String,
+    /// host:port of the server's Socket.IO listener; several, comma-separated (the
+    /// nodes of a cluster): connection n goes to address n mod their count, so
+    /// connection 0 (fan-out's sender) is on the first and the members alternate.
+    #[arg(long, value_delimiter = ',', default_value = "127.0.0.1:3000")]
+    pub addr: Vec<String>,
     #[arg(long, value_enum, default_value = "express")]
     pub proto: Proto,
     /// Name of the server in the results (chatwire, node, ceiling).
     #[arg(long, default_value = "chatwire")]
     pub label: String,
-    /// The server's pid, for RSS and CPU figures.
-    #[arg(long)]
-    pub server_pid: Option<u32>,
+    /// The server's pid, for RSS and CPU figures; several, comma-separated (a
+    /// cluster's nodes): their RSS and CPU are summed.
+    #[arg(long, value_delimiter = ',')]
+    pub server_pid: Vec<u32>,
     /// HS256 secret of access tokens (express).
     #[arg(
         long,
@@ -82,6 +88,7 @@ impl Target {
         let mut m = Map::new();
         m.insert("scenario".into(), scenario.into());
         m.insert("label".into(), self.label.clone().into());
+        m.insert("nodes".into(), self.addr.len().into());
         m.insert(
             "proto".into(),
             format!("{:?}", self.proto).to_lowercase().into(),
@@ -119,6 +126,7 @@ fn main() -> Result<()> {
             Cmd::Fanout(a) => fanout::run(a).await,
             Cmd::Dm(a) => dm::run(a).await,
             Cmd::Report(a) => report::run(a),
+            Cmd::ClusterReport(a) => cluster_report::run(a),
         }
     })
 }

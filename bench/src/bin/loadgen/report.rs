@@ -122,6 +122,13 @@ pub fn run(a: ReportArgs) -> Result<()> {
         o.push('\n');
     }
     method(&mut o, &meta);
+    // The two-node section (bench/cluster.sh) is another run's: keep it.
+    let old = std::fs::read_to_string(&a.out).unwrap_or_default();
+    if let Some(section) = crate::cluster_report::section_of(&old) {
+        o.push('\n');
+        o.push_str(section);
+        o.push('\n');
+    }
     if let Some(dir) = a.out.parent() {
         std::fs::create_dir_all(dir).ok();
     }
