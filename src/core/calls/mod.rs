@@ -12,7 +12,7 @@ mod shared;
 
 use std::{sync::Arc, time::Duration};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use entity::{calls, users};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter,
@@ -195,17 +195,24 @@ pub async fn respond(core: &Core, user: i64, handle: &str, accept: bool) -> Resu
     if let Some(t) = timer {
         t.abort();
     }
+    accepted(core, &info, user, now).await?;
+    Ok(info)
+}
+
+/// Stores that `user` accepted the call at `now` and announces it: the same for a
+/// call held in this process and one held in Redis (cluster mode).
+async fn accepted(core: &Core, info: &CallInfo, user: i64, now: DateTime<Utc>) -> Result<()> {
     calls::Entity::update_many()
         .col_expr(
             calls::Column::Status,
             Expr::value(Status::Accepted.as_str()),
         )
         .col_expr(calls::Column::AnsweredAt, Expr::value(now))
-        .filter(calls::Column::Id.eq(id))
+        .filter(calls::Column::Id.eq(info.id))
         .exec(&core.db)
         .await?;
-    publish(core, &info, CallChange::Accepted { by: user });
-    Ok(info)
+    publish(core, info, CallChange::Accepted { by: user });
+    Ok(())
 }
 
 /// Why a party cannot answer a live call.

@@ -17,8 +17,7 @@
 use std::{sync::Arc, time::Duration};
 
 use chrono::Utc;
-use entity::{calls, users};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+use entity::users;
 
 use super::{
     CallInfo, CallType, EndReason, Live, Status, finish, insert_row, parse_handle, publish,
@@ -164,16 +163,7 @@ pub(super) async fn respond(
     else {
         return Err(not_answerable(c, id, user).await);
     };
-    calls::Entity::update_many()
-        .col_expr(
-            calls::Column::Status,
-            Expr::value(Status::Accepted.as_str()),
-        )
-        .col_expr(calls::Column::AnsweredAt, Expr::value(now))
-        .filter(calls::Column::Id.eq(id))
-        .exec(&core.db)
-        .await?;
-    publish(core, &info, CallChange::Accepted { by: user });
+    super::accepted(core, &info, user, now).await?;
     Ok(info)
 }
 
