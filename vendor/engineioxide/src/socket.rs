@@ -309,6 +309,17 @@ where
         self.upgrading.store(true, Ordering::Relaxed);
     }
 
+    /// chatwire patch: the heartbeat as a future, which a WebSocket session's reader task
+    /// runs beside its reads instead of spawning a task for it (one task cell less per
+    /// session). Completes only on error, after closing the socket.
+    pub(crate) async fn heartbeat(&self, interval: Duration, timeout: Duration) {
+        if let Err(_e) = self.heartbeat_job(interval, timeout).await {
+            self.close(DisconnectReason::HeartbeatTimeout);
+            #[cfg(feature = "tracing")]
+            tracing::debug!(id = ?self.id, "heartbeat error: {_e}");
+        }
+    }
+
     /// Spawn the heartbeat job
     ///
     /// Keep a handle to the job so that it can be aborted when the socket is closed

@@ -123,7 +123,7 @@ where
         .max_frame_size(Some(engine.config.ws_max_frame_size));
 
     let ws_init = move || WebSocketStream::from_raw_socket(conn, Role::Server, Some(ws_config));
-    let (socket, ws) = if let Some(sid) = sid {
+    let (socket, ws, direct) = if let Some(sid) = sid {
         match engine.get_socket(sid) {
             None => return Err(Error::UnknownSessionID(sid)),
             Some(socket) if socket.is_ws() => return Err(Error::MultipleWebsocketRequests),
@@ -148,7 +148,7 @@ where
                         return Err(Error::Upgrade);
                     }
                 }
-                (socket, ws)
+                (socket, ws, false)
             }
         }
     } else {
@@ -159,18 +159,32 @@ where
 
         let mut ws = ws_init().await;
         init_handshake(socket.id, &mut ws, &engine.config).await?;
-        socket
-            .clone()
-            .spawn_heartbeat(engine.config.ping_interval, engine.config.ping_timeout);
-        (socket, ws)
+        (socket, ws, true)
     };
     let (tx, rx) = ws.split();
 
     // Pipe between websocket and internal socket channel.
     tokio::spawn(forward_to_socket::<H, S>(socket.clone(), tx));
 
+    // chatwire patch: a session opened on WebSocket runs its heartbeat here, beside the
+    // reads, not in a task of its own (an upgraded session's heartbeat was spawned by polling).
+    let heartbeat = async {
+        if direct {
+            let config = &engine.config;
+            socket.heartbeat(config.ping_interval, config.ping_timeout).await;
+        }
+        std::future::pending::<()>().await
+    };
+    let reader = async {
+        tokio::select! {
+            biased;
+            res = forward_to_handler(&engine, rx, &socket) => res,
+            () = heartbeat => unreachable!("the heartbeat future never completes"),
+        }
+    };
+
     // pipe between internal socket channel and websocket
-    match forward_to_handler(&engine, rx, &socket)
+    match reader
         .with_cancellation_token(&socket.cancellation_token)
         .await
     {
