@@ -38,14 +38,15 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
         // WAL lets readers run beside the one writer; the busy timeout makes a second
         // writer wait instead of failing. Every write transaction in the core starts
         // with its write, so waiting is enough (no read-then-upgrade deadlocks).
-        // A pool of many connections (not the message writer's own one) keeps each
+        // A pool of many connections keeps each
         // connection's caches small: every pooled SQLite connection has its own page
         // cache (SQLite's default: 2 MB) and prepared-statement cache (sqlx's: 100),
         // and a burst of varied requests fills all of them. Measured with
         // `RELIABILITY_PHASES=malformed RELIABILITY_PASSES=3 RELIABILITY_PAYLOADS=300
         // tests/reliability/run.sh` (debug build, pool of 16): RSS after each pass
         // 65 / 72 / 77 MB with the defaults, 60 / 63 / 64 MB with these (issue 14,
-        // defect 5). The writer keeps the defaults: its hot pages stay cached.
+        // defect 5). A pool of one keeps the defaults. (The message writer opens its
+        // own SQLite connection, with SQLite's defaults: core/messages/writer/sqlite.rs.)
         let (statements, cache_kib) = if max_connections > 1 {
             (16, 256)
         } else {
