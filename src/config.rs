@@ -228,6 +228,14 @@ pub struct Config {
     /// Packets buffered per Socket.IO connection before emits fail.
     #[arg(long, env = "SOCKET_BUFFER", default_value_t = 1024)]
     pub socket_buffer: usize,
+    /// Milliseconds between the server's Engine.IO pings on a Socket.IO connection
+    /// (socket.io's `pingInterval`).
+    #[arg(long, env = "SOCKETIO_PING_INTERVAL_MS", default_value_t = 25_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub socketio_ping_interval_ms: u64,
+    /// Milliseconds a Socket.IO client has to answer a ping before its connection
+    /// is closed (socket.io's `pingTimeout`).
+    #[arg(long, env = "SOCKETIO_PING_TIMEOUT_MS", default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub socketio_ping_timeout_ms: u64,
     /// Events a connection may have queued for processing before it is dropped as abusive.
     /// On raw WebSockets also the burst of frames a connection may send at once
     /// before `WS_FRAMES_PER_SECOND` applies.
