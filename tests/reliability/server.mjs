@@ -208,6 +208,21 @@ export function makeServer(extraEnv = {}) {
         return 0;
       }
     },
+    /**
+     * Memory of the server from /proc (KB): RSS, its anonymous part (heap, stacks)
+     * and its file-backed part (the binary's code pages), and the thread count.
+     */
+    mem() {
+      const out = { rss: 0, anon: 0, file: 0, threads: 0 };
+      if (!child || exited) return out;
+      try {
+        const st = readFileSync(`/proc/${child.pid}/status`, "utf8");
+        const get = (k) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(st)?.[1] ?? 0);
+        return { rss: get("VmRSS"), anon: get("RssAnon"), file: get("RssFile"), threads: get("Threads") };
+      } catch {
+        return out;
+      }
+    },
     /** Panics in the server log so far (every start). */
     panics() {
       try {
