@@ -41,7 +41,7 @@ else
   FANOUT_MEMBERS=${FANOUT_MEMBERS:-100,1000,10000}
   FANOUT_RATES=${FANOUT_RATES:-1000,100,10}
   DM_PAIRS=${DM_PAIRS:-200}
-  DM_RATES=${DM_RATES:-500,2000}
+  DM_RATES=${DM_RATES:-500,2000,4000,6000,8000}
   SECS=${SECS:-5}
   RAW=$ROOT/bench/out
   OUT=${BENCH_OUT:-$ROOT/BENCHMARKS.md}
@@ -327,6 +327,6 @@ cat >"$WORK/meta.json" <<EOF
 }
 EOF
 "$BIN/loadgen" report --results "$RESULTS" --meta "$WORK/meta.json" \
-  --analysis "$ROOT/bench/analysis.md" --out "$OUT"
+  --analysis "$ROOT/bench/analysis.md" --out "$OUT" --charts "$RAW/charts"
 cp "$WORK/meta.json" "$RAW/meta.json"
 log "wrote $OUT"

@@ -4,6 +4,7 @@
 //! server) and prints one JSON object per measurement on stdout; `report` turns a
 //! run's results into `BENCHMARKS.md`. See `bench/run.sh` for the suite.
 
+mod charts;
 mod cluster_report;
 mod dm;
 mod fanout;

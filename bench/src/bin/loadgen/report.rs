@@ -21,6 +21,10 @@ pub struct ReportArgs {
     analysis: Option<PathBuf>,
     #[arg(long)]
     out: PathBuf,
+    /// Where the charts (SVG) are written; linked from the report by their path
+    /// relative to the report's folder. Default: `charts/` beside the report.
+    #[arg(long)]
+    charts: Option<PathBuf>,
 }
 
 struct Results(Vec<Value>);
@@ -82,7 +86,7 @@ fn yes(ok: Option<bool>) -> &'static str {
 
 const LABELS: [(&str, &str); 5] = [
     ("chatwire", "chatwire (expresschat)"),
-    ("chatwire-before", "chatwire before the optimisation pass"),
+    ("chatwire-before", "chatwire, build before this pass"),
     ("node", "Node peer, expresschat work"),
     ("node-relay", "Node peer, room relay"),
     ("ceiling", "raw ceiling"),
@@ -108,6 +112,14 @@ pub fn run(a: ReportArgs) -> Result<()> {
     let mut o = String::new();
     header(&mut o, &meta);
     goals(&mut o, &r);
+    versus_node(&mut o, &r);
+    let out_dir = a
+        .out
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    let chart_dir = a.charts.clone().unwrap_or_else(|| out_dir.join("charts"));
+    charts(&mut o, &r, &chart_dir, &out_dir)?;
     before_after(&mut o, &r, &meta);
     idle(&mut o, &r);
     fanout(&mut o, &r);
@@ -225,6 +237,142 @@ fn header(o: &mut String, m: &Value) {
     );
 }
 
+/// The charts a reader looks at first: fan-out deliveries/s and p99 by room size,
+/// memory per connection by connection count; one line per server.
+fn charts(
+    o: &mut String,
+    r: &Results,
+    dir: &std::path::Path,
+    out_dir: &std::path::Path,
+) -> Result<()> {
+    use crate::charts::{Chart, Series, color_of, render};
+    let members = members_measured(r);
+    let steps: Vec<u64> = {
+        let mut s: Vec<u64> = r
+            .find(|v| s(v, "scenario") == "idle")
+            .iter()
+            .filter_map(|v| v["conns"].as_u64())
+            .collect();
+        s.sort_unstable();
+        s.dedup();
+        s
+    };
+    let series = |value: &dyn Fn(&str) -> Vec<Option<f64>>| -> Vec<Series> {
+        LABELS
+            .iter()
+            .map(|(l, name)| Series {
+                name: (*name).to_string(),
+                color: color_of(l),
+                values: value(l),
+            })
+            .filter(|s| s.values.iter().any(Option::is_some))
+            .collect()
+    };
+    let fan_x: Vec<String> = members.iter().map(|m| format!("{m} members")).collect();
+    let list = [
+        (
+            "fanout-deliveries.svg",
+            "Group fan-out at saturation: deliveries/s by room size",
+            Chart {
+                title: "Group fan-out at saturation",
+                x_label: "room size (one sender)",
+                y_label: "deliveries/s",
+                xs: fan_x.clone(),
+                series: series(&|l| {
+                    members
+                        .iter()
+                        .map(|m| fan(r, l, *m, "saturation").and_then(|v| f(v, "deliveries_per_s")))
+                        .collect()
+                }),
+                log_y: true,
+            },
+        ),
+        (
+            "fanout-p99.svg",
+            "Group fan-out at the fixed rates: p99 latency by room size",
+            Chart {
+                title: "Group fan-out at the fixed rates: p99 latency",
+                x_label: "room size (fixed rate)",
+                y_label: "p99 ms",
+                xs: members
+                    .iter()
+                    .map(|m| {
+                        let rate = r
+                            .find(|v| {
+                                s(v, "scenario") == "fanout"
+                                    && v["members"].as_u64() == Some(*m)
+                                    && s(v, "mode") == "rate"
+                            })
+                            .first()
+                            .and_then(|v| f(v, "target_msgs_per_s"));
+                        format!("{m} x {} msg/s", num(rate))
+                    })
+                    .collect(),
+                series: series(&|l| {
+                    members
+                        .iter()
+                        .map(|m| fan(r, l, *m, "rate").and_then(|v| lat(v, "p99_ms")))
+                        .collect()
+                }),
+                log_y: true,
+            },
+        ),
+        (
+            "memory-per-connection.svg",
+            "RSS per idle connection by connection count",
+            Chart {
+                title: "RSS per idle connection",
+                x_label: "idle connections held",
+                y_label: "KiB per connection",
+                xs: steps.iter().map(|n| num(Some(*n as f64))).collect(),
+                series: series(&|l| {
+                    steps
+                        .iter()
+                        .map(|n| {
+                            r.one(|v| {
+                                s(v, "scenario") == "idle"
+                                    && s(v, "label") == l
+                                    && v["conns"].as_u64() == Some(*n)
+                            })
+                            .and_then(|v| f(v, "rss_per_conn_kib"))
+                        })
+                        .collect()
+                }),
+                log_y: false,
+            },
+        ),
+    ];
+    let mut drawn = Vec::new();
+    for (file, alt, chart) in &list {
+        if let Some(svg) = render(chart) {
+            std::fs::create_dir_all(dir)?;
+            let path = dir.join(file);
+            std::fs::write(&path, svg).with_context(|| format!("write {}", path.display()))?;
+            let href = path
+                .strip_prefix(out_dir)
+                .map(|p| p.to_path_buf())
+                .unwrap_or(path.clone());
+            drawn.push(format!("![{alt}]({})", href.display()));
+        }
+    }
+    if !drawn.is_empty() {
+        let _ = writeln!(
+            o,
+            "## Charts
+"
+        );
+        let _ = writeln!(
+            o,
+            "Drawn by `loadgen report` from this run's results (the tables below hold every \
+             figure).\n"
+        );
+        for d in drawn {
+            let _ = writeln!(o, "{d}\n");
+        }
+    }
+    Ok(())
+}
+
 fn max_step<'a>(r: &'a Results, label: &str) -> Option<&'a Value> {
     r.find(|v| s(v, "scenario") == "idle" && s(v, "label") == label)
         .into_iter()
@@ -279,16 +427,12 @@ fn dm_sustained<'a>(r: &'a Results, label: &str, db: &str) -> Option<&'a Value> 
 }
 
 /// chatwire against its own earlier build (`BEFORE_BIN` in run.sh), measured in
-/// the same run with the same sizes: what the optimisation pass changed.
+/// the same run with the same sizes: what the pass changed.
 fn before_after(o: &mut String, r: &Results, meta: &Value) {
     if r.one(|v| s(v, "label") == "chatwire-before").is_none() {
         return;
     }
-    let _ = writeln!(
-        o,
-        "## Before and after the optimisation pass
-"
-    );
+    let _ = writeln!(o, "## Before and after this pass\n");
     let _ = writeln!(
         o,
         "The same suite, in this run, against chatwire built from commit `{}` (before the \
@@ -369,6 +513,106 @@ fn before_after(o: &mut String, r: &Results, meta: &Value) {
             format!("direct messages on {db}: best fixed rate held at p99 <= 25 ms"),
             g(b, "delivered_per_s"),
             g(a, "delivered_per_s"),
+            "/s",
+        );
+    }
+    let _ = writeln!(o);
+}
+
+/// Every figure of the report beside the Node peer doing the same work: is chatwire
+/// ahead? Higher is better for rates, lower for memory and latency.
+fn versus_node(o: &mut String, r: &Results) {
+    let _ = writeln!(o, "## Against the Node peer, figure by figure\n");
+    let _ = writeln!(
+        o,
+        "chatwire and the Node peer doing the same work (expresschat events, same \
+         database), in this run. *Ahead* when chatwire's figure is better: higher for \
+         rates, lower for memory and latency.\n"
+    );
+    let _ = writeln!(
+        o,
+        "| figure | chatwire | Node peer | chatwire ÷ Node | ahead |"
+    );
+    let _ = writeln!(o, "|---|---|---|---|---|");
+    let g = |v: Option<&Value>, k: &str| v.and_then(|v| f(v, k));
+    let mut row =
+        |name: String, c: Option<f64>, n: Option<f64>, higher_better: bool, unit: &str| {
+            let fmt = |x: Option<f64>| match x {
+                Some(_) if unit == "ms" => format!("{} ms", ms(x)),
+                Some(_) => format!("{}{unit}", num(x)),
+                None => "–".into(),
+            };
+            let ahead = match (c, n) {
+                (Some(c), Some(n)) if c == n => Some(None),
+                (Some(c), Some(n)) if higher_better => Some(Some(c > n)),
+                (Some(c), Some(n)) => Some(Some(c < n)),
+                _ => None,
+            };
+            let _ = writeln!(
+                o,
+                "| {name} | {} | {} | {} | {} |",
+                fmt(c),
+                fmt(n),
+                ratio(c, n),
+                match ahead {
+                    Some(Some(true)) => "**yes**",
+                    Some(Some(false)) => "**no**",
+                    Some(None) => "tie",
+                    None => "not measured",
+                }
+            );
+        };
+    let (c, n) = (max_step(r, "chatwire"), max_step(r, "node"));
+    let conns = num(g(c, "conns"));
+    row(
+        format!("RSS per idle connection at {conns}"),
+        g(c, "rss_per_conn_kib"),
+        g(n, "rss_per_conn_kib"),
+        false,
+        " KiB",
+    );
+    row(
+        format!("connects/s (step to {conns})"),
+        g(c, "connects_per_s"),
+        g(n, "connects_per_s"),
+        true,
+        "/s",
+    );
+    for m in members_measured(r) {
+        row(
+            format!("fan-out to {m} members at saturation, deliveries/s"),
+            g(fan(r, "chatwire", m, "saturation"), "deliveries_per_s"),
+            g(fan(r, "node", m, "saturation"), "deliveries_per_s"),
+            true,
+            "/s",
+        );
+        let c = fan(r, "chatwire", m, "rate");
+        let rate = num(g(c, "target_msgs_per_s"));
+        row(
+            format!("fan-out to {m} members at {rate} msg/s, p99"),
+            c.and_then(|v| lat(v, "p99_ms")),
+            fan(r, "node", m, "rate").and_then(|v| lat(v, "p99_ms")),
+            false,
+            "ms",
+        );
+    }
+    for db in ["sqlite", "postgres"] {
+        let (c, n) = (dm_sat(r, "chatwire", db), dm_sat(r, "node", db));
+        if c.is_none() && n.is_none() {
+            continue;
+        }
+        row(
+            format!("direct messages on {db} at saturation, msg/s"),
+            g(c, "delivered_per_s"),
+            g(n, "delivered_per_s"),
+            true,
+            "/s",
+        );
+        row(
+            format!("direct messages on {db}: best fixed rate held at p99 <= 25 ms, no loss"),
+            g(dm_sustained(r, "chatwire", db), "target_msgs_per_s"),
+            g(dm_sustained(r, "node", db), "target_msgs_per_s"),
+            true,
             "/s",
         );
     }
