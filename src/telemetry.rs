@@ -35,7 +35,7 @@ fn colour_logs() -> bool {
 }
 
 /// Folds the histogram samples recorded since the last call into their buckets.
-/// The recorder keeps every sample (8 bytes each) until it is rendered or upkept:
+/// The recorder keeps every sample (about 16 bytes each) until it is rendered or upkept:
 /// with nothing scraping `/metrics`, memory grew with every event handled (issue
 /// 14, defect 5). The server calls it every few seconds (`app`).
 pub fn upkeep() {
