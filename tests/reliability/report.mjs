@@ -62,6 +62,10 @@ export function writeReport(path, R) {
     for (const m of mem) row(`${P.settleMs / 1000} s after pass ${m.pass} (${m.seconds} s of payloads)`, m.settledMem);
     row(`${P.restMs / 1000} s after the last pass`, R.memory.restMem);
     L.push("");
+    L.push(
+      "Figures 10 s after a pass include what the pass's last minute left alive for a while: the Engine.IO sessions the garbage requests opened (engineioxide keeps a session's channels and heartbeat until its ping timeout, 25 + 20 s; measured alone, the three Engine.IO garbage targets at 3334 requests each took RSS from 30.5 to 82.5 MB, and it was back at 31.2 MB 40 s later; heaptrack: 8 MB of it the sessions' channel blocks) and the pool's database connections (closed 20 to 40 s after their last use). The figure at rest is the one compared with the baseline.",
+      "",
+    );
   }
   L.push("## Authorization matrix", "");
   const cases = {};

@@ -22,6 +22,10 @@ export const SUITE_ENV = {
   CALLS_CALLS_PER_MINUTE: "10000000",
   ORGCHAT_RATE_LIMIT_PER_MINUTE: "10000000",
   TESTCORE_RATE_LIMIT: "100000000",
+  // the fixtures' access tokens must outlive a full run (the default 15 min ran out
+  // in the third pass of 10k payloads per target, and every orgchat Socket.IO
+  // connect was refused from then on)
+  ACCESS_TOKEN_TTL_SECS: "14400",
   // mails at info (expresschat verification), the rest from warn up
   CHATWIRE_LOG: "warn,chatwire::core::mail=info",
   CHATWIRE_LOG_FORMAT: "json",
