@@ -25,7 +25,7 @@ use crate::{
             auth::{self, TokenKeys},
         },
         mail::Mailer,
-        secrets,
+        messages, secrets,
     },
     profiles,
     transport::listener::{Guarded, LINGER},
@@ -111,13 +111,8 @@ pub async fn build_core_with(cfg: &Config, mailer: Option<Mailer>) -> anyhow::Re
         login_per_ip_per_minute: cfg.login_per_ip_per_minute,
         messages_per_minute: cfg.messages_per_minute,
     };
-    // The message writer keeps a connection of its own: on SQLite its page cache
-    // stays warm and its statements stay on one worker thread.
-    let writer_db = if cfg.database_url.contains("memory") {
-        None
-    } else {
-        Some(db::connect(&cfg.database_url, 1).await?)
-    };
+    // The message writer keeps a connection of its own (core/messages/writer).
+    let writer_db = messages::WriterStore::open(&cfg.database_url).await?;
     let cipher = MessageCipher::from_hex(&message_key)
         .map_err(|e| anyhow::anyhow!("MESSAGE_ENCRYPTION_KEY: {e}"))?;
     let api_keys = ApiKeys::new(

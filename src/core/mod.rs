@@ -55,9 +55,9 @@ pub struct Limits {
 /// Everything [`Core::new`] needs: built from config at start (see `app.rs`).
 pub struct CoreParts {
     pub db: DatabaseConnection,
-    /// A connection of the message writer's own (SQLite: its page cache stays
-    /// warm and its statements stay on one worker thread); None shares `db`.
-    pub writer_db: Option<DatabaseConnection>,
+    /// The message writer's own connection (SQLite: on a thread of its own, its
+    /// page cache warm); None shares `db`.
+    pub writer_db: Option<messages::WriterStore>,
     pub bus: bus::Bus,
     /// Cluster mode: this node's link to Redis (the bus was made by it too).
     pub cluster: Option<Arc<cluster::Cluster>>,
@@ -137,7 +137,10 @@ impl Core {
             limits.messages_per_minute,
             std::time::Duration::from_secs(60),
         );
-        let writer = messages::writer::Writer::spawn(writer_db.unwrap_or(db.clone()), bus.clone());
+        let writer = messages::writer::Writer::spawn(
+            writer_db.unwrap_or_else(|| messages::WriterStore::Pooled(db.clone())),
+            bus.clone(),
+        );
         Core {
             db,
             bus,

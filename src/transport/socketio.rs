@@ -6,12 +6,16 @@
 //! socketioxide runs every incoming event in its own task, so two events from one
 //! socket can be handled out of order. It does run the *extractors* of an event
 //! synchronously, in arrival order, before spawning. The [`Enqueue`] extractor uses
-//! that moment to push the event into the socket's bounded inbox; one worker per
-//! socket then handles the inbox in order. The worker starts only from the connect
-//! handler (after the client got its CONNECT packet), so events that arrive while
-//! the connect handler still works are queued, not lost or reordered.
+//! that moment to push the event into the socket's bounded inbox; one task at a
+//! time (the task of the event that found the inbox unattended) then handles the
+//! inbox in order until it is empty, so an idle socket holds no task. Handling
+//! starts only from the connect handler (after the client got its CONNECT
+//! packet), so events that arrive while the connect handler still works are
+//! queued, not lost or reordered.
 
-use std::{convert::Infallible, future::Future, sync::Arc, time::Instant};
+use std::{collections::VecDeque, convert::Infallible, future::Future, sync::Arc, time::Instant};
+
+use futures_util::future::BoxFuture;
 
 use axum::{
     Extension,
@@ -28,7 +32,6 @@ use socketioxide::{
     socket::{DisconnectReason, Socket},
 };
 use socketioxide_core::Value;
-use tokio::sync::mpsc;
 use tower::{
     layer::util::{Identity, Stack},
     util::MapRequestLayer,
@@ -53,6 +56,7 @@ pub fn layer(cfg: &Config) -> (Layer, SocketIo) {
         .max_buffer_size(cfg.socket_buffer)
         .max_payload(cfg.max_frame_bytes as u64)
         .ws_max_message_size(cfg.max_frame_bytes)
+        .ws_read_buffer_size(WS_READ_BUFFER)
         .build_layer();
     let tap = admin::Hub::install(cfg, &io);
     let layer = tower::ServiceBuilder::new()
@@ -62,6 +66,13 @@ pub fn layer(cfg: &Config) -> (Layer, SocketIo) {
         .into_inner();
     (layer, io)
 }
+
+/// Bytes tungstenite reads from a WebSocket at a time, into a buffer every
+/// connection keeps for its whole life (engineioxide's default: 4 KiB). Socket.IO
+/// frames from chat clients are a few hundred bytes, so 1 KiB still takes several
+/// per read; a larger frame grows the buffer to its size (issue 13: 3 KiB less
+/// per idle connection).
+const WS_READ_BUFFER: usize = 1024;
 
 /// Gives the request its own copy of its URI and headers.
 ///
@@ -82,15 +93,36 @@ fn own_request_parts(req: Request) -> Request {
         }
     }
     parts.headers = headers;
-    if let Ok(uri) = Uri::try_from(parts.uri.to_string()) {
+    let same = parts
+        .extensions
+        .get::<OriginalUri>()
+        .map(|o| o.0 == parts.uri);
+    if let Ok(uri) = owned_uri(&parts.uri) {
         parts.uri = uri;
     }
-    if let Some(OriginalUri(original)) = parts.extensions.get::<OriginalUri>()
-        && let Ok(uri) = Uri::try_from(original.to_string())
-    {
-        parts.extensions.insert(OriginalUri(uri));
+    match same {
+        // Served at the root (the usual case): one copy for both.
+        Some(true) => {
+            parts.extensions.insert(OriginalUri(parts.uri.clone()));
+        }
+        Some(false) => {
+            if let Some(OriginalUri(original)) = parts.extensions.get::<OriginalUri>()
+                && let Ok(uri) = owned_uri(original)
+            {
+                parts.extensions.insert(OriginalUri(uri));
+            }
+        }
+        None => {}
     }
     Request::from_parts(parts, body)
+}
+
+/// A copy of `uri` in an allocation of its own size (formatting grows a string
+/// by doubling, and the URI keeps that whole string).
+fn owned_uri(uri: &Uri) -> Result<Uri, axum::http::uri::InvalidUri> {
+    let mut s = uri.to_string();
+    s.shrink_to_fit();
+    Uri::try_from(s)
 }
 
 /// The room every socket of a user joins: deliveries address users, not sockets.
@@ -171,17 +203,85 @@ pub struct Inbound {
     pub received: Instant,
 }
 
-#[derive(Clone)]
-// Boxed: a tokio channel allocates its first block of 32 slots when it is made,
-// so a small slot keeps an idle socket's inbox small.
-struct InboxTx(mpsc::Sender<Box<Inbound>>);
+type Handler = Arc<dyn Fn(Inbound) -> BoxFuture<'static, ()> + Send + Sync>;
 
-/// The receiving end, parked in the extensions until the worker starts.
-#[derive(Clone)]
-struct InboxRx(Arc<std::sync::Mutex<Option<mpsc::Receiver<Box<Inbound>>>>>);
+/// A socket's inbox: its queued events and who handles them.
+///
+/// No task waits on an idle socket's inbox: the event whose arrival finds no one
+/// handling the inbox hands it to its own task (the one socketioxide spawns for
+/// every event), which handles the queued events in order until the queue is
+/// empty. The state below decides, under one lock, that at most one task handles
+/// a socket's events at a time, so they stay in arrival order. An idle socket
+/// keeps this struct and nothing else (a parked worker task and its channel used
+/// to cost a few KiB per connection: issue 13).
+struct Inbox {
+    capacity: usize,
+    state: std::sync::Mutex<InboxState>,
+}
 
-/// Extractor that moves the event into the socket's inbox (see module docs).
-pub struct Enqueue;
+struct InboxState {
+    queue: VecDeque<Inbound>,
+    /// Set by [`start_inbox`]; until then events only queue.
+    handler: Option<(&'static str, Handler)>,
+    /// A task is handling the queue.
+    running: bool,
+}
+
+#[derive(Clone)]
+struct InboxExt(Arc<Inbox>);
+
+impl Inbox {
+    fn lock(&self) -> std::sync::MutexGuard<'_, InboxState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Handles queued events in order until the queue is empty. Only the task that
+    /// set `running` calls this.
+    async fn drain(self: Arc<Self>) {
+        let mut guard = Running(Some(self.clone()));
+        loop {
+            let (job, (profile, handler)) = {
+                let mut st = self.lock();
+                match (st.queue.pop_front(), st.handler.clone()) {
+                    (Some(job), Some(h)) => (job, h),
+                    (job, _) => {
+                        debug_assert!(job.is_none(), "running without a handler");
+                        st.running = false;
+                        // Give an idle socket's queue memory back.
+                        st.queue = VecDeque::new();
+                        guard.0 = None;
+                        return;
+                    }
+                }
+            };
+            let started = job.received;
+            // Event names come from clients, so they go into the span (logs), not
+            // into metric labels (unbounded cardinality).
+            let span =
+                tracing::debug_span!("event", profile, event = %job.event, sid = %job.socket.id);
+            handler(job).instrument(span).await;
+            metrics::counter!("chatwire_events_total", "profile" => profile).increment(1);
+            metrics::histogram!("chatwire_handler_seconds", "profile" => profile)
+                .record(started.elapsed().as_secs_f64());
+        }
+    }
+}
+
+/// Clears `running` when a handler panics (or the runtime drops the task), so the
+/// next event handles the queue again.
+struct Running(Option<Arc<Inbox>>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(inbox) = self.0.take() {
+            inbox.lock().running = false;
+        }
+    }
+}
+
+/// Extractor that moves the event into the socket's inbox (see module docs). It
+/// carries the inbox when this event's task is to handle the queue.
+pub struct Enqueue(Option<Arc<Inbox>>);
 
 impl FromMessageParts<LocalAdapter> for Enqueue {
     type Error = Infallible;
@@ -192,14 +292,14 @@ impl FromMessageParts<LocalAdapter> for Enqueue {
     ) -> Result<Self, Infallible> {
         let event = match Event::from_message_parts(socket, v, ack) {
             Ok(Event(e)) => e,
-            Err(_) => return Ok(Enqueue),
+            Err(_) => return Ok(Enqueue(None)),
         };
         let TryData(data) = TryData::<serde_json::Value>::from_message_parts(socket, v, ack)
             .unwrap_or_else(|e| match e {});
         let Ok(ack) = AckSender::from_message_parts(socket, v, ack);
         let Ok(sref) = SocketRef::from_message_parts(socket, v, &None);
-        let Some(InboxTx(tx)) = socket.extensions.get::<InboxTx>() else {
-            return Ok(Enqueue);
+        let Some(InboxExt(inbox)) = socket.extensions.get::<InboxExt>() else {
+            return Ok(Enqueue(None));
         };
         let job = Inbound {
             socket: sref.clone(),
@@ -208,13 +308,20 @@ impl FromMessageParts<LocalAdapter> for Enqueue {
             ack,
             received: Instant::now(),
         };
-        if tx.try_send(Box::new(job)).is_err() {
+        let mut st = inbox.lock();
+        if st.queue.len() >= inbox.capacity {
+            drop(st);
             // A client that keeps this many events unprocessed is flooding us.
             metrics::counter!("chatwire_inbox_overflow_total").increment(1);
             tracing::warn!(sid = %sref.id, "inbox full; disconnecting");
             let _ = sref.disconnect();
+            return Ok(Enqueue(None));
         }
-        Ok(Enqueue)
+        st.queue.push_back(job);
+        let start = st.handler.is_some() && !st.running;
+        st.running |= start;
+        drop(st);
+        Ok(Enqueue(start.then_some(inbox)))
     }
 }
 
@@ -224,52 +331,62 @@ impl FromMessageParts<LocalAdapter> for Enqueue {
 /// so without it "everyone but the sender" would include the sender.
 pub fn prepare_inbox(socket: &SocketRef, capacity: usize) {
     socket.join(socket.id.to_string());
-    let (tx, rx) = mpsc::channel(capacity.max(1));
-    socket.extensions.insert(InboxTx(tx));
-    socket
-        .extensions
-        .insert(InboxRx(Arc::new(std::sync::Mutex::new(Some(rx)))));
-    socket.on_fallback(async |_: Enqueue| {});
-}
-
-/// Called from the connect handler: starts the worker that handles the inbox in
-/// order with `handle`. The worker ends when the socket disconnects.
-pub fn start_inbox<F, Fut>(socket: &SocketRef, profile: &'static str, mut handle: F)
-where
-    F: FnMut(Inbound) -> Fut + Send + 'static,
-    Fut: Future<Output = ()> + Send,
-{
-    let Some(InboxRx(slot)) = socket.extensions.get::<InboxRx>() else {
-        return;
-    };
-    let Some(mut rx) = slot.lock().ok().and_then(|mut s| s.take()) else {
-        return;
-    };
-    socket.extensions.remove::<InboxRx>();
-    // The socket is set up (its user's rooms joined, greeted): the admin UI sees it.
-    if let Some(hub) = admin::Hub::of(socket) {
-        hub.connected(socket);
-    }
-    tokio::spawn(async move {
-        while let Some(job) = rx.recv().await {
-            let started = job.received;
-            // Event names come from clients, so they go into the span (logs), not
-            // into metric labels (unbounded cardinality).
-            let span =
-                tracing::debug_span!("event", profile, event = %job.event, sid = %job.socket.id);
-            handle(*job).instrument(span).await;
-            metrics::counter!("chatwire_events_total", "profile" => profile).increment(1);
-            metrics::histogram!("chatwire_handler_seconds", "profile" => profile)
-                .record(started.elapsed().as_secs_f64());
+    socket.extensions.insert(InboxExt(Arc::new(Inbox {
+        capacity: capacity.max(1),
+        state: std::sync::Mutex::new(InboxState {
+            queue: VecDeque::new(),
+            handler: None,
+            running: false,
+        }),
+    })));
+    socket.on_fallback(async |Enqueue(inbox): Enqueue| {
+        if let Some(inbox) = inbox {
+            inbox.drain().await;
         }
     });
 }
 
-/// Called from the disconnect handler: closes the inbox so the worker ends after
-/// the events already queued, and tells the admin UI the socket is gone.
+/// Called from the connect handler: from now on the inbox's events are handled in
+/// order with `handle`, starting with those that arrived meanwhile.
+pub fn start_inbox<F, Fut>(socket: &SocketRef, profile: &'static str, handle: F)
+where
+    F: Fn(Inbound) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Some(InboxExt(inbox)) = socket.extensions.get::<InboxExt>() else {
+        return;
+    };
+    let handler: Handler = Arc::new(move |job| Box::pin(handle(job)));
+    let start = {
+        let mut st = inbox.lock();
+        if st.handler.is_some() {
+            return;
+        }
+        st.handler = Some((profile, handler));
+        let start = !st.queue.is_empty() && !st.running;
+        st.running |= start;
+        start
+    };
+    // The socket is set up (its user's rooms joined, greeted): the admin UI sees it.
+    if let Some(hub) = admin::Hub::of(socket) {
+        hub.connected(socket);
+    }
+    if start {
+        tokio::spawn(inbox.drain());
+    }
+}
+
+/// Called from the disconnect handler: no more events enter the inbox (those
+/// already queued are still handled), and the admin UI hears the socket is gone.
 pub fn close_inbox(socket: &SocketRef, reason: DisconnectReason) {
-    socket.extensions.remove::<InboxTx>();
-    socket.extensions.remove::<InboxRx>();
+    // The queued events hold the socket: a queue nobody handles (the socket
+    // closed before its connect handler started the inbox) must go with it.
+    if let Some(InboxExt(inbox)) = socket.extensions.remove::<InboxExt>() {
+        let mut st = inbox.lock();
+        if !st.running {
+            st.queue.clear();
+        }
+    }
     if let Some(hub) = admin::Hub::of(socket) {
         hub.disconnected(socket, reason);
     }
@@ -407,6 +524,23 @@ mod tests {
                 .get::<OriginalUri>()
                 .map(|u| u.0.to_string()),
             Some("/socket.io/?EIO=4".to_owned())
+        );
+    }
+
+    #[test]
+    fn owned_parts_share_one_copy_of_an_unchanged_uri() {
+        let uri = "/socket.io/?EIO=4&transport=websocket";
+        let mut req = Request::builder()
+            .uri(uri)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        req.extensions_mut()
+            .insert(OriginalUri(Uri::from_static(uri)));
+        let out = own_request_parts(req);
+        assert_eq!(out.uri().to_string(), uri);
+        assert_eq!(
+            out.extensions().get::<OriginalUri>().map(|u| &u.0),
+            Some(out.uri())
         );
     }
 }

@@ -7,12 +7,12 @@ pub mod member_cache;
 pub mod membership;
 pub mod rooms;
 
-use std::collections::HashMap;
-
 use chrono::Utc;
 use entity::{conversations, memberships, users};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, Set,
+    sea_query::{Alias, Asterisk, Expr, ExprTrait, JoinType, Order, Query, SelectStatement},
 };
 
 use crate::core::bus::EventKind;
@@ -255,57 +255,100 @@ pub struct Summary {
 
 /// The user's conversations of the given kinds, most recently active first, with
 /// unread counts derived from the read pointer.
+///
+/// One query (a connect's greeting runs it, and each query is a round trip, on
+/// SQLite a hop to a worker thread): the user's memberships joined to their
+/// conversations and, for a direct conversation, to the other member's name.
 pub async fn list_for_user(core: &Core, user: i64, kinds: &[Kind]) -> Result<Vec<Summary>> {
-    let mine = memberships::Entity::find()
-        .filter(memberships::Column::UserId.eq(user))
-        .all(&core.db)
-        .await?;
-    if mine.is_empty() {
-        return Ok(Vec::new());
-    }
-    let read: HashMap<i64, i64> = mine
-        .iter()
-        .map(|m| (m.conversation_id, m.read_seq))
-        .collect();
-    let kind_strs: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
-    let convs = conversations::Entity::find()
-        .filter(conversations::Column::Id.is_in(read.keys().copied()))
-        .filter(conversations::Column::Kind.is_in(kind_strs))
-        .all(&core.db)
-        .await?;
-    let direct_ids: Vec<i64> = convs
-        .iter()
-        .filter(|c| c.kind == Kind::Direct.as_str())
-        .map(|c| c.id)
-        .collect();
-    let mut partners: HashMap<i64, i64> = HashMap::new();
-    if !direct_ids.is_empty() {
-        for m in memberships::Entity::find()
-            .filter(memberships::Column::ConversationId.is_in(direct_ids))
-            .filter(memberships::Column::UserId.ne(user))
-            .all(&core.db)
-            .await?
-        {
-            partners.insert(m.conversation_id, m.user_id);
+    let db = &core.db;
+    let rows = db
+        .query_all(&list_query(user, kinds))
+        .await
+        .map_err(Error::from)?;
+    let mut out: Vec<Summary> = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let c = conversations::Model::from_query_result(row, "")?;
+        // A direct conversation has one other member; should it ever have two,
+        // the first is kept (one entry per conversation).
+        if out.last().is_some_and(|s| s.conversation.id == c.id) {
+            continue;
         }
-    }
-    let names = crate::core::identity::accounts::names(
-        &core.db,
-        &partners.values().copied().collect::<Vec<_>>(),
-    )
-    .await?;
-    let mut out: Vec<Summary> = convs
-        .into_iter()
-        .map(|c| Summary {
-            unread: (c.last_seq - read.get(&c.id).copied().unwrap_or(0)).max(0),
-            partner: partners
-                .get(&c.id)
-                .map(|p| (*p, names.get(p).cloned().unwrap_or_default())),
+        let read: i64 = row.try_get("", "my_read_seq")?;
+        let partner = match row.try_get::<Option<i64>>("", "partner_id")? {
+            Some(p) => Some((
+                p,
+                row.try_get::<Option<String>>("", "partner_name")?
+                    .unwrap_or_default(),
+            )),
+            None => None,
+        };
+        out.push(Summary {
+            unread: std::cmp::max(c.last_seq - read, 0),
+            partner,
             conversation: c,
-        })
-        .collect();
+        });
+    }
     out.sort_by_key(|s| std::cmp::Reverse(last_activity(&s.conversation)));
     Ok(out)
+}
+
+/// `SELECT c.*, m.read_seq, pm.user_id, pu.name FROM memberships m JOIN
+/// conversations c LEFT JOIN memberships pm (direct only: the other member) LEFT
+/// JOIN users pu WHERE m.user_id = user AND c.kind IN kinds ORDER BY c.id`.
+fn list_query(user: i64, kinds: &[Kind]) -> SelectStatement {
+    let (m, c, pm, pu) = (
+        Alias::new("m"),
+        Alias::new("c"),
+        Alias::new("pm"),
+        Alias::new("pu"),
+    );
+    let direct = Kind::Direct.as_str();
+    Query::select()
+        .column((c.clone(), Asterisk))
+        .expr_as(
+            Expr::col((m.clone(), memberships::Column::ReadSeq)),
+            Alias::new("my_read_seq"),
+        )
+        .expr_as(
+            Expr::col((pm.clone(), memberships::Column::UserId)),
+            Alias::new("partner_id"),
+        )
+        .expr_as(
+            Expr::col((pu.clone(), users::Column::Name)),
+            Alias::new("partner_name"),
+        )
+        .from_as(memberships::Entity, m.clone())
+        .join_as(
+            JoinType::InnerJoin,
+            conversations::Entity,
+            c.clone(),
+            Expr::col((c.clone(), conversations::Column::Id))
+                .equals((m.clone(), memberships::Column::ConversationId)),
+        )
+        .join_as(
+            JoinType::LeftJoin,
+            memberships::Entity,
+            pm.clone(),
+            Expr::col((pm.clone(), memberships::Column::ConversationId))
+                .equals((c.clone(), conversations::Column::Id))
+                .and(Expr::col((pm.clone(), memberships::Column::UserId)).ne(user))
+                .and(Expr::col((c.clone(), conversations::Column::Kind)).eq(direct)),
+        )
+        .join_as(
+            JoinType::LeftJoin,
+            users::Entity,
+            pu.clone(),
+            Expr::col((pu.clone(), users::Column::Id))
+                .equals((pm.clone(), memberships::Column::UserId)),
+        )
+        .and_where(Expr::col((m, memberships::Column::UserId)).eq(user))
+        .and_where(
+            Expr::col((c.clone(), conversations::Column::Kind))
+                .is_in(kinds.iter().map(|k| k.as_str())),
+        )
+        .order_by((c, conversations::Column::Id), Order::Asc)
+        .order_by((pm, memberships::Column::JoinedAt), Order::Asc)
+        .to_owned()
 }
 
 /// When a conversation last saw a message, or its creation time.

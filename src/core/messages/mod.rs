@@ -9,6 +9,7 @@ pub mod reactions;
 pub(super) mod writer;
 
 pub use history::{Cursor, history, page_limit};
+pub use writer::Store as WriterStore;
 
 use chrono::Utc;
 use entity::{conversations, memberships, messages, users};

@@ -113,7 +113,7 @@ pub async fn authenticate(ctx: &Ctx, token: &str) -> Result<users::Model> {
 /// in at once, and start handling its events in order.
 async fn connected<H, Fut>(ctx: Arc<Ctx>, socket: SocketRef, handle: H)
 where
-    H: Fn(Arc<Ctx>, ConnState, Inbound) -> Fut + Send + 'static,
+    H: Fn(Arc<Ctx>, ConnState, Inbound) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
     let Some(state) = socket.extensions.get::<ConnState>() else {

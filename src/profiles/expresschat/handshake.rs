@@ -50,10 +50,30 @@ pub fn register(ctx: Arc<Ctx>) {
 async fn handshake(ctx: &Ctx, socket: &SocketRef) {
     let (access, refresh) = credentials(socket);
     if let Some(s) = authenticate(ctx, access, refresh).await {
-        socketio::join(socket, [socketio::user_room(s.user.id)]);
+        let me = s.user.id;
+        socketio::join(socket, [socketio::user_room(me)]);
         socket.extensions.insert(s);
         socketio::prepare_inbox(socket, ctx.inbox_capacity);
+        // Read here, before the CONNECT packet goes out, so that the connect
+        // handler writes the whole greeting right behind it without waiting:
+        // one WebSocket write for the four frames instead of one per await.
+        let generation = ctx.core.members.generation();
+        match conversations::list_for_user(&ctx.core, me, &[Kind::Direct, Kind::Group]).await {
+            Ok(chats) => {
+                socket.extensions.insert(Chats { generation, chats });
+            }
+            Err(e) => tracing::debug!(error = %e, "expresschat greeting: chat list failed"),
+        }
     }
+}
+
+/// The user's chats as the handshake listed them, for the greeting (taken out
+/// of the socket's extensions by [`connected`]). `generation` is the member
+/// cache's before the listing (see [`join_chat_rooms`]).
+#[derive(Clone)]
+struct Chats {
+    generation: u64,
+    chats: Vec<conversations::Summary>,
 }
 
 /// The access and refresh tokens: cookies (the web client), else the query
@@ -126,7 +146,8 @@ async fn connected(ctx: Arc<Ctx>, socket: SocketRef) {
             },
         );
     }
-    if let Err(e) = greet(&ctx, &socket, &user).await {
+    let chats = socket.extensions.remove::<Chats>();
+    if let Err(e) = greet(&ctx, &socket, &user, chats).await {
         tracing::debug!(error = %e, "expresschat greeting failed");
     }
     let _ = presence::connected(&ctx.core, user.id).await;
@@ -169,21 +190,27 @@ async fn join_chat_rooms(
     Ok(())
 }
 
-/// The three events after connect, in order.
-async fn greet(ctx: &Ctx, socket: &SocketRef, user: &entity::users::Model) -> Result<()> {
+/// The three events after connect, in order; the chat lists only when the
+/// handshake could list the chats (`chats`).
+async fn greet(
+    ctx: &Ctx,
+    socket: &SocketRef,
+    user: &entity::users::Model,
+    chats: Option<Chats>,
+) -> Result<()> {
     let me = user.id;
     let hello = UserIdOut {
         user_id: user_id(me),
         user_name: &user.name,
     };
     emit(socket, "user-id", &hello);
+    let Some(Chats { generation, chats }) = chats else {
+        return Ok(());
+    };
     // One listing for both kinds (the database once), split here.
-    let generation = ctx.core.members.generation();
-    let (direct, groups): (Vec<_>, Vec<_>) =
-        conversations::list_for_user(&ctx.core, me, &[Kind::Direct, Kind::Group])
-            .await?
-            .into_iter()
-            .partition(|s| s.conversation.kind == Kind::Direct.as_str());
+    let (direct, groups): (Vec<_>, Vec<_>) = chats
+        .into_iter()
+        .partition(|s| s.conversation.kind == Kind::Direct.as_str());
     let listed: Vec<i64> = direct
         .iter()
         .chain(&groups)
