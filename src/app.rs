@@ -300,7 +300,8 @@ pub async fn start_with(
             }
         }));
     }
-    // Rate-limit maps keep only keys seen lately; freed memory goes back to the system.
+    // Rate-limit maps keep only keys seen lately, histogram samples are folded into
+    // their buckets, freed memory goes back to the system.
     let (tidy_core, tidy_stop) = (core.clone(), shutdown.clone());
     tokio::spawn(async move {
         let mut every = tokio::time::interval(crate::core::memory::EVERY);
@@ -313,6 +314,7 @@ pub async fn start_with(
                         tidy_core.logins.forget_idle();
                         tidy_core.message_budget.forget_idle();
                     }
+                    crate::telemetry::upkeep();
                     tokio::task::spawn_blocking(crate::core::memory::give_back);
                 }
                 _ = tidy_stop.cancelled() => break,

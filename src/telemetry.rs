@@ -34,6 +34,14 @@ fn colour_logs() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
+/// Folds the histogram samples recorded since the last call into their buckets.
+/// The recorder keeps every sample (about 16 bytes each) until it is rendered or upkept:
+/// with nothing scraping `/metrics`, memory grew with every event handled (issue
+/// 14, defect 5). The server calls it every few seconds (`app`).
+pub fn upkeep() {
+    metrics().run_upkeep();
+}
+
 /// The process-wide Prometheus handle, installing the recorder on first use.
 pub fn metrics() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();

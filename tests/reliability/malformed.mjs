@@ -319,6 +319,10 @@ async function quiet(lastAt, quietMs = 120, maxMs = 3000) {
 }
 
 const BATCH = 100;
+// Between batches: the server has answered everything once it is silent this long
+// (the answers of a batch come within a few ms on loopback; 120 ms made the quiet
+// waits most of the phase's time, and 10k payloads per target did not fit a run).
+const BATCH_QUIET_MS = 50;
 
 async function runRaw(urls, fx, t, n, r) {
   const c = newCounts();
@@ -350,7 +354,7 @@ async function runRaw(urls, fx, t, n, r) {
       ws.send(text ?? "null");
       c.sent++;
     }
-    await quiet(ws.lastFrameAt);
+    await quiet(ws.lastFrameAt, BATCH_QUIET_MS);
   }
   if (ws) {
     ws.ours = true;
@@ -377,7 +381,7 @@ async function runWsBytes(urls, fx, t, n, r) {
     else if (k === 4) ws.send("{".repeat(r.int(5000) + 1));
     else ws.send(String.fromCharCode(...Array.from({ length: r.int(50) + 1 }, () => r.int(0xd7ff) + 1)));
     c.sent++;
-    if (i % 20 === 19) await quiet(ws.lastFrameAt, 80, 1000);
+    if (i % 50 === 49) await quiet(ws.lastFrameAt, 80, 1000);
   }
   if (ws) {
     ws.ours = true;
@@ -447,7 +451,7 @@ async function runSio(urls, fx, t, n, r) {
         // the client itself cannot encode it (too deep for its recursion)
       }
     }
-    await quiet(s.lastAt);
+    await quiet(s.lastAt, BATCH_QUIET_MS);
   }
   s?.close();
   return c;

@@ -5,6 +5,14 @@ import { cpus, release } from "node:os";
 
 const pct = (a, b) => (b ? `${((a / b) * 100).toFixed(1)}%` : "n/a");
 const mb = (kb) => `${(kb / 1024).toFixed(1)} MB`;
+const signed = (x) => `${x >= 0 ? "+" : ""}${x.toFixed(1)}%`;
+
+/** Whether RSS came back within 5% of its baseline after the malformed passes (at rest). */
+function memoryMet(R) {
+  const mem = R.memory?.passes ?? [];
+  const end = R.memory?.restKB ?? mem.at(-1)?.settledKB ?? null;
+  return end !== null && R.memory?.startKB > 0 && end <= R.memory.startKB * 1.05;
+}
 
 export function writeReport(path, R) {
   const S = R.summary;
@@ -16,7 +24,9 @@ export function writeReport(path, R) {
   L.push("`tests/reliability/README.md` says what each phase does. Goals: `targets.md`, \"Reliability goals\".", "");
   L.push(`- chatwire ${R.versions?.chatwire ?? "?"} (\`${R.bin.replace(/.*\/target\//, "target/")}\`), ${R.versions?.rustc ?? ""}, Node ${R.versions?.node}`);
   L.push(`- ${R.database}; ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), Linux ${release()}; one node, loopback only`);
-  L.push(`- parameters: ${Object.entries(P).map(([k, v]) => `${k}=${v}`).join(", ")}`, "");
+  L.push(`- parameters: ${Object.entries(P).map(([k, v]) => `${k}=${v}`).join(", ")}`);
+  if (R.mergedFrom) L.push(`- ${R.mergedFrom}`);
+  L.push("");
 
   const mem = R.memory?.passes ?? [];
   const memBack = mem.length >= 2 ? ((mem.at(-1).settledKB - mem[mem.length - 2].settledKB) / mem[mem.length - 2].settledKB) * 100 : null;
@@ -28,7 +38,8 @@ export function writeReport(path, R) {
   L.push(`| bad input: each answered on the profile's error channel | ${S.outsideChannel} answers outside it (${S.resets} of them connection resets) | ${met(!S.outsideChannel)} |`);
   L.push(`| bad input: 0 effects on other connections | canary during floods: ${R.flood ? `${R.flood.loaded.lost} lost, closed ${R.flood.loaded.closed}` : "not run"} | ${met(R.flood && !R.flood.loaded.lost && !R.flood.loaded.closed)} |`);
   const restKB = R.memory?.restKB ?? mem.at(-1)?.settledKB ?? null;
-  L.push(`| bad input: memory back to baseline | RSS ${mb(R.memory?.startKB ?? 0)} before, ${mem.map((m) => `${mb(m.settledKB)}`).join(" -> ")} ${P.settleMs / 1000} s after passes 1..${mem.length}${R.memory?.restKB ? `, ${mb(R.memory.restKB)} ${P.restMs / 1000} s after the last` : ""} | ${met(restKB !== null && restKB <= (R.memory?.startKB ?? 0) * 1.05)} |`);
+  const startKB = R.memory?.startKB ?? 0;
+  L.push(`| bad input: memory back to baseline (within 5%) | RSS ${mb(startKB)} before, ${mem.map((m) => `${mb(m.settledKB)}`).join(" -> ")} ${P.settleMs / 1000} s after passes 1..${mem.length}${R.memory?.restKB ? `, ${mb(R.memory.restKB)} ${P.restMs / 1000} s after the last` : ""}${restKB !== null && startKB ? ` (${signed(((restKB - startKB) / startKB) * 100)})` : ""} | ${met(memoryMet(R))} |`);
   L.push(`| (no growth pass after pass) | ${memBack === null ? "n/a" : `${memBack >= 0 ? "+" : ""}${memBack.toFixed(1)}%`} over the last pass | ${met(memBack !== null && memBack < 5)} (< 5%) |`);
   L.push(`| authorization: 100% refused | ${authzN - S.authzAccepted} of ${authzN} refused (${pct(authzN - S.authzAccepted, authzN)}) | ${met(!S.authzAccepted)} |`);
   L.push(`| no loss under SIGTERM / SIGKILL | ${S.confirmed} confirmed messages over ${R.kills?.kills.length ?? 0} kills, ${S.lost} missing after restart | ${met(R.kills && !S.lost)} |`);
@@ -44,6 +55,20 @@ export function writeReport(path, R) {
   L.push("| profile | kind | target | sent | 5xx | outside | closes | example |", "|---|---|---|---|---|---|---|---|");
   for (const r of R.malformed ?? []) L.push(`| ${r.profile} | ${r.kind} | ${r.name} | ${r.sent} | ${r.status5xx} | ${r.outside} | ${r.closes} | ${(r.examples[0] ?? "").replace(/\|/g, "\\|").replace(/`/g, "'").slice(0, 90)} |`);
   L.push("");
+  if (mem.length) {
+    L.push("## Memory after bad input", "");
+    L.push("The server's memory from /proc: RSS, its anonymous part (heap, stacks) and its file-backed part (the binary's code pages), and its threads (one per open SQLite connection besides the runtime's).", "");
+    L.push("| when | RSS | anonymous | file-backed | threads |", "|---|---|---|---|---|");
+    const row = (when, m) => m && L.push(`| ${when} | ${mb(m.rss)} | ${mb(m.anon)} | ${mb(m.file)} | ${m.threads} |`);
+    row("before the first pass", R.memory.startMem);
+    for (const m of mem) row(`${P.settleMs / 1000} s after pass ${m.pass} (${m.seconds} s of payloads)`, m.settledMem);
+    row(`${P.restMs / 1000} s after the last pass`, R.memory.restMem);
+    L.push("");
+    L.push(
+      "Figures 10 s after a pass include what the pass's last minute left alive for a while: the Engine.IO sessions the garbage requests opened (engineioxide keeps a session's channels and heartbeat until its ping timeout, 25 + 20 s; measured alone, the three Engine.IO garbage targets at 3334 requests each took RSS from 30.5 to 82.5 MB, and it was back at 31.2 MB 40 s later; heaptrack: 8 MB of it the sessions' channel blocks) and the pool's database connections (closed 20 to 40 s after their last use). The figure at rest is the one compared with the baseline.",
+      "",
+    );
+  }
   L.push("## Authorization matrix", "");
   const cases = {};
   for (const r of R.authz ?? []) {
@@ -111,12 +136,24 @@ function shortfalls(R) {
     out.push(`- Error channel: ${S.outsideChannel} answers outside the profile's envelope: ${parts.join("; ")}.`);
   }
   if (P.perTarget * P.passes < 10000)
-    out.push(`- Bad input volume: ${P.perTarget * P.passes} payloads per target instead of targets.md's 10k, to keep the full run under ~25 minutes on 2 shared cores (RELIABILITY_PAYLOADS and RELIABILITY_PASSES raise it).`);
+    out.push(`- Bad input volume: ${P.perTarget * P.passes} payloads per target instead of targets.md's 10k, to keep the run short (RELIABILITY_PAYLOADS and RELIABILITY_PASSES raise it; the full run's default is 3334 per pass, 3 passes).`);
   const mem = R.memory?.passes ?? [];
-  if (mem.length >= 2) {
+  if (mem.length && !memoryMet(R)) {
+    const start = R.memory.startMem ?? { rss: R.memory.startKB, anon: 0, file: 0 };
+    const end = R.memory.restMem ?? mem.at(-1).settledMem ?? { rss: mem.at(-1).settledKB, anon: 0, file: 0 };
     const last = mem.at(-1).settledKB;
-    const prev = mem.at(-2).settledKB;
-    out.push(`- Memory after bad input: RSS ${(R.memory.startKB / 1024).toFixed(1)} MB before, ${mem.map((m) => (m.settledKB / 1024).toFixed(1)).join(" / ")} MB after each pass, ${((last - prev) / prev * 100).toFixed(1)}% over the last pass${R.memory.restKB ? `, ${(R.memory.restKB / 1024).toFixed(1)} MB after ${P.restMs / 1000} s of rest` : ""}. Not back to baseline: this is the part of issue 14 defect 5 that is not solved. What was found and bounded: glibc's arenas keep freed memory (malloc_trim every 10 s, src/core/memory.rs; mimalloc was tried instead: flat near 95 MB, not kept); every pooled database connection keeps its own SQLite page and prepared-statement caches, so a burst that opens the whole pool of 16 left 16 full caches (pooled connections now keep 16 statements and 256 KiB of pages each, the writer's own connection the defaults, and connections idle for 60 s are closed: the previous full run ended its passes at 49.6 / 59.5 / 68.9 MB and rested at 59.3 MB). Every per-key map is bounded or swept (README, "Reliability"). What stays after the first pass is not explained yet (candidates: the accounts and conversations the payloads created and what the caches hold of them, allocator fragmentation); a heap profile (dhat) is the next step. The soak's RSS falls from ${R.soak ? (R.soak.lastKB / 1024).toFixed(0) : "?"} MB to ${R.soak ? (R.soak.afterCloseKB / 1024).toFixed(1) : "?"} MB once its connections close.`);
+    const prev = mem.length >= 2 ? mem.at(-2).settledKB : null;
+    out.push(
+      `- Memory after bad input: RSS ${mb(start.rss)} before, ${mem.map((m) => mb(m.settledKB)).join(" / ")} ${P.settleMs / 1000} s after passes 1..${mem.length}${prev ? ` (${signed(((last - prev) / prev) * 100)} over the last pass)` : ""}, ${mb(end.rss)} at rest: ${signed(((end.rss - start.rss) / start.rss) * 100)} over the baseline, not within 5%. ` +
+        `Of the ${mb(end.rss - start.rss)} above it, ${mb(end.anon - start.anon)} are anonymous memory (the heap) and ${mb(end.file - start.file)} the binary's code pages (file-backed, touched for the first time by error paths: once). ` +
+        `The passes themselves no longer add memory (${prev ? signed(((last - prev) / prev) * 100) : "n/a"} from the second pass to the third). ` +
+        "What the heap bytes at rest are, measured on the same binary in separate runs of this phase (3 passes of 150-200 payloads per target; heaptrack for live bytes, glibc's malloc_info for what the allocator holds): " +
+        "the live heap does not grow from pass to pass: heaptrack counted 6.8 MB live after the fixtures and 6.0 MB 70 s after the third pass, with a peak of 16.5 MB during a pass (Engine.IO sessions opened by garbage polling requests, 2.7 MB until their ping timeout; the pool connections' SQLite page and statement caches, about 5 MB; HTTP and WebSocket buffers). " +
+        "What stays is memory glibc keeps after that peak: at rest its arenas held 18.5 MB, 7.0 MB of it free but in about 4,200 pieces of 1.7 KB on average, spread over pages that still hold a few live objects, so malloc_trim cannot hand those pages back (fragmentation). " +
+        "Tried and measured, none brought it within 5%: glibc tunables (arena_max=2; a fixed mmap_threshold of 32 or 128 KiB) changed it by under 1 MB; jemalloc (LD_PRELOAD, 1 s decay) was worse (49 MB after the first pass against 40 MB); a pool of 4 database connections instead of 16 ended the passes at 35 / 37 / 38 MB and rested at 34 MB, at the cost of read concurrency, not kept. " +
+        "Found and fixed on the way (issue 14, defect 5): histogram samples piled up (about 16 bytes per handled event, unbounded when nothing scraped /metrics; now folded every 10 s, tests/metrics_memory.rs); idle database connections were closed only 60 to 120 s after their last use (sqlx looks once per idle timeout), so a rest of 70 s still saw the whole pool and its caches (21 threads; RSS fell by 5 MB when they closed): the idle timeout is 20 s now. " +
+        `Every per-key map is bounded or swept (README, "Reliability"). The soak's RSS falls from ${R.soak ? (R.soak.lastKB / 1024).toFixed(0) : "?"} MB to ${R.soak ? (R.soak.afterCloseKB / 1024).toFixed(1) : "?"} MB once its connections close.`,
+    );
   }
   const so = R.soak;
   if (so && !(so.connections >= 10000 && so.minutes >= 10 && so.growthPct < 5 && !so.connectFailures && !so.unexpectedCloses))

@@ -26,7 +26,7 @@ const full = process.argv.includes("--full");
 const num = (name, quick, fullV) => Number(process.env[name] ?? (full ? fullV : quick));
 const P = {
   mode: full ? "full" : "quick",
-  perTarget: num("RELIABILITY_PAYLOADS", 100, 700),
+  perTarget: num("RELIABILITY_PAYLOADS", 100, 3334),
   passes: num("RELIABILITY_PASSES", 2, 3),
   killRounds: num("RELIABILITY_KILL_ROUNDS", 2, 6),
   killSeconds: num("RELIABILITY_KILL_SECONDS", 3, 5),
@@ -36,7 +36,8 @@ const P = {
   soakUsers: num("RELIABILITY_SOAK_USERS", 30, 1000),
   soakMinutes: num("RELIABILITY_SOAK_MINUTES", 0.75, 10),
   settleMs: num("RELIABILITY_SETTLE_MS", 5000, 10000),
-  // after the last malformed pass: long enough for idle database connections to close (60 s)
+  // after the last malformed pass: long enough for idle database connections to be
+  // closed (idle 20 s, looked for every 20 s) and the freed memory trimmed (every 10 s)
   restMs: num("RELIABILITY_REST_MS", 0, 70000),
 };
 const only = (process.env.RELIABILITY_PHASES ?? "malformed,authz,flood,kill,catchup,soak").split(",");
@@ -54,16 +55,20 @@ async function phaseA() {
   await s.start();
   const fx = await makeFixtures(s);
   await sleep(1000);
-  R.memory = { startKB: s.rss(), passes: [] };
+  const startMem = s.mem();
+  R.memory = { startKB: startMem.rss, startMem, passes: [] };
   if (only.includes("malformed")) {
     log(`${stamp()} malformed input: ${targets(fx).length} targets x ${P.perTarget} payloads, ${P.passes} passes`);
     R.malformed = [];
     for (let pass = 1; pass <= P.passes && s.running; pass++) {
+      const passStarted = Date.now();
       const rows = await runMalformed(s, fx, { perTarget: P.perTarget, seed: pass, log: pass === 1 ? log : () => {} });
       const endKB = s.rss();
+      const seconds = Math.round((Date.now() - passStarted) / 1000);
       await sleep(P.settleMs);
-      const settledKB = s.rss();
-      R.memory.passes.push({ pass, endKB, settledKB });
+      const settledMem = s.mem();
+      const settledKB = settledMem.rss;
+      R.memory.passes.push({ pass, endKB, settledKB, settledMem, seconds });
       log(`${stamp()}   pass ${pass}: RSS ${endKB} KB at the end, ${settledKB} KB ${P.settleMs / 1000} s later`);
       if (pass === 1) R.malformed = rows;
       else
@@ -77,7 +82,8 @@ async function phaseA() {
   }
   if (P.restMs && s.running) {
     await sleep(P.restMs);
-    R.memory.restKB = s.rss();
+    R.memory.restMem = s.mem();
+    R.memory.restKB = R.memory.restMem.rss;
     log(`${stamp()}   ${P.restMs / 1000} s after the last pass: RSS ${R.memory.restKB} KB`);
   }
   if (only.includes("authz") && s.running) {

@@ -22,6 +22,10 @@ export const SUITE_ENV = {
   CALLS_CALLS_PER_MINUTE: "10000000",
   ORGCHAT_RATE_LIMIT_PER_MINUTE: "10000000",
   TESTCORE_RATE_LIMIT: "100000000",
+  // the fixtures' access tokens must outlive a full run (the default 15 min ran out
+  // in the third pass of 10k payloads per target, and every orgchat Socket.IO
+  // connect was refused from then on)
+  ACCESS_TOKEN_TTL_SECS: "14400",
   // mails at info (expresschat verification), the rest from warn up
   CHATWIRE_LOG: "warn,chatwire::core::mail=info",
   CHATWIRE_LOG_FORMAT: "json",
@@ -206,6 +210,21 @@ export function makeServer(extraEnv = {}) {
         return m ? Number(m[1]) : 0;
       } catch {
         return 0;
+      }
+    },
+    /**
+     * Memory of the server from /proc (KB): RSS, its anonymous part (heap, stacks)
+     * and its file-backed part (the binary's code pages), and the thread count.
+     */
+    mem() {
+      const out = { rss: 0, anon: 0, file: 0, threads: 0 };
+      if (!child || exited) return out;
+      try {
+        const st = readFileSync(`/proc/${child.pid}/status`, "utf8");
+        const get = (k) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(st)?.[1] ?? 0);
+        return { rss: get("VmRSS"), anon: get("RssAnon"), file: get("RssFile"), threads: get("Threads") };
+      } catch {
+        return out;
       }
     },
     /** Panics in the server log so far (every start). */
