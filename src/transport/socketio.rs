@@ -57,8 +57,12 @@ pub fn layer(cfg: &Config) -> (Layer, SocketIo) {
         .max_payload(cfg.max_frame_bytes as u64)
         .ws_max_message_size(cfg.max_frame_bytes)
         .ws_read_buffer_size(WS_READ_BUFFER)
-        .ping_interval(std::time::Duration::from_millis(cfg.socketio_ping_interval_ms))
-        .ping_timeout(std::time::Duration::from_millis(cfg.socketio_ping_timeout_ms))
+        .ping_interval(std::time::Duration::from_millis(
+            cfg.socketio_ping_interval_ms,
+        ))
+        .ping_timeout(std::time::Duration::from_millis(
+            cfg.socketio_ping_timeout_ms,
+        ))
         .build_layer();
     let tap = admin::Hub::install(cfg, &io);
     let layer = tower::ServiceBuilder::new()
