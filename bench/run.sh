@@ -151,7 +151,9 @@ stop_server() {
 CW_PORT=3700
 NODE_PORT=4200
 CEIL_PORT=4100
-# chatwire: expresschat only, on loopback; `level` is its log filter. CW_BIN
+# chatwire: expresschat only, on loopback; `level` is its log filter. Its per-user
+# message budget is raised (MESSAGES_PER_MINUTE, default 30,000): the Node peer has
+# none, and the fan-out sender alone sends more than that in a minute. CW_BIN
 # picks the binary (the current build unless set: BEFORE_BIN's runs set it).
 start_chatwire() { # db_url level logfile
   stop_server
@@ -159,7 +161,7 @@ start_chatwire() { # db_url level logfile
     CHATWIRE_EXPRESSCHAT_ADDR=127.0.0.1:$CW_PORT PUBLIC_URL=http://127.0.0.1:$CW_PORT \
     CHATWIRE_LOG="$2" CHATWIRE_LOG_FORMAT=json BCRYPT_COST=4 \
     JWT_ACCESS_SECRET="$JWT_SECRET" JWT_REFRESH_SECRET="$JWT_SECRET-refresh" \
-    ACCESS_TOKEN_TTL_SECS=14400 \
+    ACCESS_TOKEN_TTL_SECS=14400 MESSAGES_PER_MINUTE=1000000 \
     "${SERVER_PIN[@]}" "${CW_BIN:-$BIN/chatwire}" serve >"$3.out" 2>"$3" &
   SERVER_PID=$!
   PIDS+=("$SERVER_PID")

@@ -220,7 +220,9 @@ fn header(o: &mut String, m: &Value) {
         "The servers:\n\
          - **chatwire**: the release binary, expresschat profile only (Socket.IO on `/`), \
          log level `warn`, defaults otherwise (SQLite file in WAL mode with \
-         `synchronous=NORMAL`, pool of 16; `SOCKET_BUFFER=1024`).\n\
+         `synchronous=NORMAL`, pool of 16; `SOCKET_BUFFER=1024`) except the per-user \
+         message budget, raised to `MESSAGES_PER_MINUTE=1000000` (default 30,000: the \
+         fan-out sender alone sends more in a minute; the Node peer has no budget).\n\
          - **Node peer, expresschat work** (`bench/node-peer/server.js`, `MODE=express`): \
          socket.io 4, websocket only; checks the same HS256 token, looks the user up and \
          sends the same three greeting events from its database; persists group and \
