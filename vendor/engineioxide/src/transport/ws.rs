@@ -65,13 +65,17 @@ pub fn new_req<R: Send + 'static, B, H: EngineIoHandler>(
         .ok_or(Error::InvalidWebSocketKey)?
         .clone();
 
-    tokio::spawn(async move {
-        let conn = hyper::upgrade::on(req)
-            .await
-            .map(hyper_util::rt::TokioIo::new);
+    // chatwire patch 3: the task keeps only what it needs for the session's whole
+    // life. An async block stores what it captures for as long as it runs, so the
+    // request is turned into its (small) upgrade future and the request parts are
+    // boxed before the block captures them.
+    let upgrade = hyper::upgrade::on(req);
+    let parts = Box::new(parts);
+    let task = async move {
+        let conn = upgrade.await.map(hyper_util::rt::TokioIo::new);
 
         let res = match conn {
-            Ok(conn) => on_init(engine.clone(), conn, protocol, sid, parts).await,
+            Ok(conn) => on_init(engine.clone(), conn, protocol, sid, *parts).await,
             Err(_e) => {
                 #[cfg(feature = "tracing")]
                 tracing::debug!("ws upgrade error: {}", _e);
@@ -93,7 +97,8 @@ pub fn new_req<R: Send + 'static, B, H: EngineIoHandler>(
                 }
             }
         }
-    });
+    };
+    tokio::spawn(task);
 
     Ok(ws_response(&ws_key))
 }
@@ -103,17 +108,56 @@ pub fn new_req<R: Send + 'static, B, H: EngineIoHandler>(
 /// Sends an open packet if it is not an upgrade from a polling request
 ///
 /// Read packets from the websocket and handle them, it will block until the connection is closed
-#[cfg_attr(
-    feature = "tracing",
-    tracing::instrument(level = "trace", name = "init_websocket", skip(engine, conn, req_data))
-)]
-pub async fn on_init<H: EngineIoHandler, S>(
+pub fn on_init<H: EngineIoHandler, S>(
     engine: Arc<EngineIo<H>>,
     conn: S,
     protocol: ProtocolVersion,
     sid: Option<Sid>,
     req_data: Parts,
-) -> Result<(), Error>
+) -> impl std::future::Future<Output = Result<(), Error>> + Send + 'static
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    // chatwire patch 3: the handshake runs in a future of its own, on the heap, and
+    // is freed once the session is open. A future is as large as its largest state,
+    // and the handshake's states (the WebSocket stream by value, the upgrade's
+    // timeout, the request parts) made this task's future about 5.6 KiB for the
+    // whole life of every connection; the session's loop alone is under 1 KiB.
+    let open = Box::pin(open_session::<H, S>(
+        engine.clone(),
+        conn,
+        protocol,
+        sid,
+        req_data,
+    ));
+    async move {
+        let (socket, rx, tx, direct) = open.await?;
+        run_session::<H, S>(engine, socket, rx, tx, direct).await
+    }
+}
+
+/// The session's streams once its handshake is done: the socket, the WebSocket's
+/// read and write halves, and whether the session was opened on WebSocket (not
+/// upgraded from polling).
+type Opened<D, S> = (
+    Arc<Socket<D>>,
+    SplitStream<WebSocketStream<S>>,
+    SplitSink<WebSocketStream<S>, Message>,
+    bool,
+);
+
+/// The handshake: a new session's open packet, or an upgrade from polling.
+#[cfg_attr(
+    feature = "tracing",
+    tracing::instrument(level = "trace", name = "init_websocket", skip(engine, conn, req_data))
+)]
+async fn open_session<H: EngineIoHandler, S>(
+    engine: Arc<EngineIo<H>>,
+    conn: S,
+    protocol: ProtocolVersion,
+    sid: Option<Sid>,
+    req_data: Parts,
+) -> Result<Opened<H::Data, S>, Error>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -162,7 +206,21 @@ where
         (socket, ws, true)
     };
     let (tx, rx) = ws.split();
+    Ok((socket, rx, tx, direct))
+}
 
+/// The open session: its writer task, and here its reads and (opened on WebSocket)
+/// its heartbeat, until it closes.
+async fn run_session<H: EngineIoHandler, S>(
+    engine: Arc<EngineIo<H>>,
+    socket: Arc<Socket<H::Data>>,
+    rx: SplitStream<WebSocketStream<S>>,
+    tx: SplitSink<WebSocketStream<S>, Message>,
+    direct: bool,
+) -> Result<(), Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     // Pipe between websocket and internal socket channel.
     tokio::spawn(forward_to_socket::<H, S>(socket.clone(), tx));
 
