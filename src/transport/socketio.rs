@@ -209,7 +209,23 @@ pub struct Inbound {
     pub received: Instant,
 }
 
-type Handler = Arc<dyn Fn(Inbound) -> BoxFuture<'static, ()> + Send + Sync>;
+/// What a handler of a pipelined inbox leaves to finish after it returns (a send's
+/// commit and its outcome): see [`start_pipelined_inbox`].
+pub type Tail = BoxFuture<'static, ()>;
+
+type Handler = Arc<dyn Fn(Inbound) -> BoxFuture<'static, Option<Tail>> + Send + Sync>;
+
+/// How a socket's events are handled: its profile (for metrics and logs), the
+/// handler, and which events may start while earlier ones' tails are unfinished.
+#[derive(Clone)]
+struct Route {
+    profile: &'static str,
+    handler: Handler,
+    pipelined: fn(&str) -> bool,
+}
+
+/// Most tails one socket keeps unfinished; the next event then waits for the oldest.
+const MAX_TAILS: usize = 64;
 
 /// A socket's inbox: its queued events and who handles them.
 ///
@@ -228,7 +244,7 @@ struct Inbox {
 struct InboxState {
     queue: VecDeque<Inbound>,
     /// Set by [`start_inbox`]; until then events only queue.
-    handler: Option<(&'static str, Handler)>,
+    handler: Option<Route>,
     /// A task is handling the queue.
     running: bool,
 }
@@ -243,34 +259,80 @@ impl Inbox {
 
     /// Handles queued events in order until the queue is empty. Only the task that
     /// set `running` calls this.
+    ///
+    /// A pipelined event's handler returns a tail (its send queued, the commit and
+    /// its outcome still to come); the next event starts at once if it may
+    /// ([`Route::pipelined`]), else after every tail, and tails finish in arrival
+    /// order. The queue counts as handled only once its tails are finished.
     async fn drain(self: Arc<Self>) {
         let mut guard = Running(Some(self.clone()));
+        let mut tails: VecDeque<(tracing::instrument::Instrumented<Tail>, Instant)> =
+            VecDeque::new();
+        let mut profile = "";
         loop {
-            let (job, (profile, handler)) = {
+            let next = {
                 let mut st = self.lock();
                 match (st.queue.pop_front(), st.handler.clone()) {
-                    (Some(job), Some(h)) => (job, h),
+                    (Some(job), Some(route)) => Some((job, route)),
                     (job, _) => {
                         debug_assert!(job.is_none(), "running without a handler");
-                        st.running = false;
-                        // Give an idle socket's queue memory back.
-                        st.queue = VecDeque::new();
-                        guard.0 = None;
-                        return;
+                        if tails.is_empty() {
+                            st.running = false;
+                            // Give an idle socket's queue memory back.
+                            st.queue = VecDeque::new();
+                            guard.0 = None;
+                            return;
+                        }
+                        None
                     }
                 }
             };
+            // Queue empty with tails unfinished: finish them (events that arrive
+            // meanwhile queue), then look again.
+            let Some((job, route)) = next else {
+                finish(&mut tails, profile, 0).await;
+                continue;
+            };
+            profile = route.profile;
+            if !(route.pipelined)(&job.event) {
+                finish(&mut tails, profile, 0).await;
+            }
             let started = job.received;
             // Event names come from clients, so they go into the span (logs), not
             // into metric labels (unbounded cardinality).
             let span =
                 tracing::debug_span!("event", profile, event = %job.event, sid = %job.socket.id);
-            handler(job).instrument(span).await;
+            let tail = (route.handler)(job).instrument(span.clone()).await;
             metrics::counter!("chatwire_events_total", "profile" => profile).increment(1);
-            metrics::histogram!("chatwire_handler_seconds", "profile" => profile)
-                .record(started.elapsed().as_secs_f64());
+            match tail {
+                Some(tail) => {
+                    tails.push_back((tail.instrument(span), started));
+                    finish(&mut tails, profile, MAX_TAILS).await;
+                }
+                None => handled(profile, started),
+            }
         }
     }
+}
+
+/// Finishes the oldest tails until at most `keep` are left.
+async fn finish(
+    tails: &mut VecDeque<(tracing::instrument::Instrumented<Tail>, Instant)>,
+    profile: &'static str,
+    keep: usize,
+) {
+    while tails.len() > keep {
+        let Some((tail, started)) = tails.pop_front() else {
+            return;
+        };
+        tail.await;
+        handled(profile, started);
+    }
+}
+
+fn handled(profile: &'static str, received: Instant) {
+    metrics::histogram!("chatwire_handler_seconds", "profile" => profile)
+        .record(received.elapsed().as_secs_f64());
 }
 
 /// Clears `running` when a handler panics (or the runtime drops the task), so the
@@ -359,16 +421,50 @@ where
     F: Fn(Inbound) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    let handler: Handler = Arc::new(move |job| {
+        let fut = handle(job);
+        Box::pin(async move {
+            fut.await;
+            None
+        })
+    });
+    start(socket, profile, |_| false, handler);
+}
+
+/// As [`start_inbox`], for a profile whose sends may overlap their commits: for an
+/// event that `pipelined` accepts, `handle` may return a [`Tail`] (the rest of the
+/// event's work, such as awaiting its message's commit and reporting a refusal).
+/// The next pipelined event starts before that tail finishes; any other event
+/// starts only after every tail; tails finish in arrival order. So a burst of one
+/// socket's messages is queued for the writer together (one batch, not one each),
+/// while every outcome still comes out in arrival order.
+pub fn start_pipelined_inbox<F, Fut>(
+    socket: &SocketRef,
+    profile: &'static str,
+    pipelined: fn(&str) -> bool,
+    handle: F,
+) where
+    F: Fn(Inbound) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Option<Tail>> + Send + 'static,
+{
+    let handler: Handler = Arc::new(move |job| Box::pin(handle(job)));
+    start(socket, profile, pipelined, handler);
+}
+
+fn start(socket: &SocketRef, profile: &'static str, pipelined: fn(&str) -> bool, handler: Handler) {
     let Some(InboxExt(inbox)) = socket.extensions.get::<InboxExt>() else {
         return;
     };
-    let handler: Handler = Arc::new(move |job| Box::pin(handle(job)));
     let start = {
         let mut st = inbox.lock();
         if st.handler.is_some() {
             return;
         }
-        st.handler = Some((profile, handler));
+        st.handler = Some(Route {
+            profile,
+            handler,
+            pipelined,
+        });
         let start = !st.queue.is_empty() && !st.running;
         st.running |= start;
         start

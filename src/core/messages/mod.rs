@@ -9,7 +9,7 @@ pub mod reactions;
 pub(super) mod writer;
 
 pub use history::{Cursor, history, page_limit};
-pub use writer::Store as WriterStore;
+pub use writer::{Committed, Store as WriterStore};
 
 use chrono::Utc;
 use entity::{conversations, memberships, messages, users};
@@ -68,6 +68,23 @@ pub async fn send_encrypted(
     persist(core, sender, msg, kinds, delivery, origin, true).await
 }
 
+/// As [`send`], but returns once the message is checked and queued for the
+/// writer, with what resolves when it is committed: a socket's inbox queues its
+/// consecutive messages this way before awaiting them in order, so they share the
+/// writer's batches (`transport/socketio.rs`, pipelined events). Refusals
+/// (content, membership, budget) come back at once, as from [`send`].
+pub async fn submit(
+    core: &Core,
+    sender: &users::Model,
+    msg: NewMessage<'_>,
+    kinds: &[Kind],
+    delivery: Delivery,
+    origin: Option<ConnId>,
+) -> Result<Committed> {
+    let draft = draft(core, sender, msg, kinds, delivery, origin, false).await?;
+    core.writer.submit(draft).await
+}
+
 async fn persist(
     core: &Core,
     sender: &users::Model,
@@ -77,6 +94,21 @@ async fn persist(
     origin: Option<ConnId>,
     encrypt: bool,
 ) -> Result<MessageOut> {
+    let draft = draft(core, sender, msg, kinds, delivery, origin, encrypt).await?;
+    // Sequence, commit and publication happen in the writer, in batches.
+    core.writer.write(draft).await
+}
+
+/// Checks a new message and its sender's rights and budget, and addresses it.
+async fn draft(
+    core: &Core,
+    sender: &users::Model,
+    msg: NewMessage<'_>,
+    kinds: &[Kind],
+    delivery: Delivery,
+    origin: Option<ConnId>,
+    encrypt: bool,
+) -> Result<Draft> {
     check_content(core, msg.content)?;
     // Membership and audience from the member cache; a conversation the sender is
     // not in is reported as not found (see `require_member`).
@@ -96,20 +128,17 @@ async fn persist(
         Delivery::Members => Audience::Users(members.ids.clone()),
         Delivery::Room => Audience::Room(msg.conversation_id),
     };
-    // Sequence, commit and publication happen in the writer, in batches.
-    core.writer
-        .write(Draft {
-            conversation_id: msg.conversation_id,
-            sender_id: sender.id,
-            sender_name: sender.name.clone(),
-            content: msg.content.to_owned(),
-            kind: msg.kind.to_owned(),
-            client_ref: msg.client_ref,
-            seal: encrypt.then(|| core.cipher.clone()),
-            audience,
-            origin,
-        })
-        .await
+    Ok(Draft {
+        conversation_id: msg.conversation_id,
+        sender_id: sender.id,
+        sender_name: sender.name.clone(),
+        content: msg.content.to_owned(),
+        kind: msg.kind.to_owned(),
+        client_ref: msg.client_ref,
+        seal: encrypt.then(|| core.cipher.clone()),
+        audience,
+        origin,
+    })
 }
 
 fn check_content(core: &Core, content: &str) -> Result<()> {

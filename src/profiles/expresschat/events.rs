@@ -7,9 +7,9 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::{Ctx, error, handlers, wire::*};
-use crate::core::{Error, Result, bus::ConnId, model::Kind};
+use crate::core::{Error, Result, bus::ConnId, messages::Committed, model::Kind};
 use crate::profiles::kit::{self, PageAsk};
-use crate::transport::socketio::Inbound;
+use crate::transport::socketio::{Inbound, Tail};
 
 /// An event of the client with its payload, as the original client sends it.
 #[derive(Debug)]
@@ -98,6 +98,23 @@ impl ClientEvent {
         })
     }
 
+    /// A send queued for the writer (see [`pipelined`]): resolves when committed.
+    /// Any other event is handled as by [`ClientEvent::dispatch`].
+    pub async fn submit(self, c: &handlers::Caller<'_>) -> Result<Option<Committed>> {
+        use ClientEvent as E;
+        use handlers::messages;
+        match self {
+            E::SendPersonalMessage(p) => messages::submit(c, p.chat_id, &p.content, Kind::Direct)
+                .await
+                .map(Some),
+            E::SendGroupMessage(p) => messages::submit(c, p.group_id, &p.content, Kind::Group)
+                .await
+                .map(Some),
+            E::SendSelfMessage(p) => messages::submit_self(c, &p.content).await.map(Some),
+            other => other.dispatch(c).await.map(|()| None),
+        }
+    }
+
     /// Runs the event's handler for `caller`.
     pub async fn dispatch(self, c: &handlers::Caller<'_>) -> Result<()> {
         use ClientEvent as E;
@@ -127,9 +144,22 @@ impl ClientEvent {
     }
 }
 
+/// The events a socket's inbox may start while its earlier sends are still being
+/// committed: the sends themselves, each queued for the writer in arrival order
+/// (so a burst of one socket's messages shares the writer's batches). Any other
+/// event waits until every earlier send is committed, and every outcome is reported
+/// in arrival order, so a client sees what strictly one-by-one handling would show.
+pub fn pipelined(event: &str) -> bool {
+    matches!(
+        event,
+        "send-personal-message" | "send-group-message" | "send-self-message"
+    )
+}
+
 /// Handles one event from a socket's inbox (in arrival order): parse, dispatch,
-/// and answer a refusal where the client listens for it.
-pub async fn handle(ctx: &Ctx, user: &entity::users::Model, job: Inbound) {
+/// and answer a refusal where the client listens for it. A send ([`pipelined`])
+/// returns once its message is queued, leaving its outcome to the returned tail.
+pub async fn handle(ctx: &Ctx, user: &entity::users::Model, job: Inbound) -> Option<Tail> {
     let Inbound {
         socket,
         event,
@@ -143,6 +173,24 @@ pub async fn handle(ctx: &Ctx, user: &entity::users::Model, job: Inbound) {
         origin: Some(ConnId(socket.id.to_string())),
     };
     let paged = asks_page(&data);
+    if pipelined(&event) {
+        // A refusal here is reported by the tail too, after the earlier sends'.
+        let queued = match ClientEvent::parse(&event, data) {
+            Ok(ev) => ev.submit(&caller).await,
+            Err(e) => Err(e),
+        };
+        let user = user.id;
+        return Some(Box::pin(async move {
+            let result = match queued {
+                Ok(Some(committed)) => committed.await.map(drop),
+                Ok(None) => Ok(()),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = result {
+                error::refuse(&socket, &event, user, &e, paged);
+            }
+        }));
+    }
     let result = match ClientEvent::parse(&event, data) {
         Ok(ev) => ev.dispatch(&caller).await,
         Err(e) => Err(e),
@@ -150,6 +198,7 @@ pub async fn handle(ctx: &Ctx, user: &entity::users::Model, job: Inbound) {
     if let Err(e) = result {
         error::refuse(&socket, &event, user.id, &e, paged);
     }
+    None
 }
 
 #[cfg(test)]

@@ -152,7 +152,7 @@ async fn connected(ctx: Arc<Ctx>, socket: SocketRef) {
     }
     let _ = presence::connected(&ctx.core, user.id).await;
     let wctx = ctx.clone();
-    socketio::start_inbox(&socket, "expresschat", move |job| {
+    socketio::start_pipelined_inbox(&socket, "expresschat", events::pipelined, move |job| {
         let ctx = wctx.clone();
         let user = user.clone();
         async move { events::handle(&ctx, &user, job).await }

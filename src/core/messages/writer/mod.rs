@@ -130,12 +130,35 @@ impl Writer {
 
     /// Commits the message, publishes it, and returns it as published.
     pub async fn write(&self, draft: Draft) -> Result<MessageOut> {
+        self.submit(draft).await?.await
+    }
+
+    /// Queues the message (waiting while the queue is full) and returns what
+    /// resolves once it is committed and published. Messages are committed in the
+    /// order they were queued, so a caller may queue several before awaiting the
+    /// first: their batches then grow, and a socket's messages share them.
+    pub async fn submit(&self, draft: Draft) -> Result<Committed> {
         let (reply, answer) = oneshot::channel();
         self.tx
             .send(Job { draft, reply })
             .await
             .map_err(|_| Error::Internal)?;
-        answer.await.map_err(|_| Error::Internal)?
+        Ok(Committed(answer))
+    }
+}
+
+/// A queued message: resolves to it as published, once committed.
+pub struct Committed(oneshot::Receiver<Result<MessageOut>>);
+
+impl std::future::Future for Committed {
+    type Output = Result<MessageOut>;
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<MessageOut>> {
+        std::pin::Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|r| r.unwrap_or(Err(Error::Internal)))
     }
 }
 

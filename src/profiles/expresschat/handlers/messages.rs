@@ -35,9 +35,43 @@ pub async fn send_self(c: &Caller<'_>, content: &str) -> Result<()> {
 }
 
 async fn deliver(c: &Caller<'_>, msg: NewMessage<'_>, kind: Kind) -> Result<()> {
-    let origin = c.origin.clone();
-    messages::send(&c.ctx.core, c.user, msg, &[kind], Delivery::Members, origin).await?;
+    submit_to(c, msg, kind).await?.await?;
     Ok(())
+}
+
+/// As [`send`], returning once the message is checked and queued: what it returns
+/// resolves when the message is committed (the inbox awaits it later, in order;
+/// `events::pipelined`).
+pub async fn submit(
+    c: &Caller<'_>,
+    chat: ChatKey,
+    content: &str,
+    kind: Kind,
+) -> Result<messages::Committed> {
+    let msg = NewMessage {
+        conversation_id: chat.get()?,
+        content,
+        kind: "text",
+        client_ref: None,
+    };
+    submit_to(c, msg, kind).await
+}
+
+/// As [`send_self`], returning once the note is queued.
+pub async fn submit_self(c: &Caller<'_>, content: &str) -> Result<messages::Committed> {
+    let conv = conversations::self_chat(&c.ctx.core, c.me()).await?;
+    let msg = NewMessage {
+        conversation_id: conv.id,
+        content,
+        kind: "text",
+        client_ref: None,
+    };
+    submit_to(c, msg, Kind::SelfChat).await
+}
+
+async fn submit_to(c: &Caller<'_>, msg: NewMessage<'_>, kind: Kind) -> Result<messages::Committed> {
+    let origin = c.origin.clone();
+    messages::submit(&c.ctx.core, c.user, msg, &[kind], Delivery::Members, origin).await
 }
 
 /// The caller has read the whole chat (the client reads all or nothing).
