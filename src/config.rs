@@ -236,6 +236,11 @@ pub struct Config {
     /// is closed (socket.io's `pingTimeout`).
     #[arg(long, env = "SOCKETIO_PING_TIMEOUT_MS", default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub socketio_ping_timeout_ms: u64,
+    /// Milliseconds a new Engine.IO session has to send its Socket.IO CONNECT
+    /// before it is closed (socket.io's `connectTimeout`, 45 s there): a session
+    /// that never connects holds its buffers and tasks until then.
+    #[arg(long, env = "SOCKETIO_CONNECT_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub socketio_connect_timeout_ms: u64,
     /// Events a connection may have queued for processing before it is dropped as abusive.
     /// On raw WebSockets also the burst of frames a connection may send at once
     /// before `WS_FRAMES_PER_SECOND` applies.

@@ -63,6 +63,9 @@ pub fn layer(cfg: &Config) -> (Layer, SocketIo) {
         .ping_timeout(std::time::Duration::from_millis(
             cfg.socketio_ping_timeout_ms,
         ))
+        .connect_timeout(std::time::Duration::from_millis(
+            cfg.socketio_connect_timeout_ms,
+        ))
         .build_layer();
     let tap = admin::Hub::install(cfg, &io);
     let layer = tower::ServiceBuilder::new()
