@@ -428,6 +428,16 @@ fn dm_sustained<'a>(r: &'a Results, label: &str, db: &str) -> Option<&'a Value> 
     })
 }
 
+/// A figure of a comparison table with its unit (`ms`: a latency, spaced), or a
+/// dash when it was not measured.
+fn cell(x: Option<f64>, unit: &str) -> String {
+    match x {
+        Some(_) if unit == "ms" => format!("{} ms", ms(x)),
+        Some(_) => format!("{}{unit}", num(x)),
+        None => "–".into(),
+    }
+}
+
 /// chatwire against its own earlier build (`BEFORE_BIN` in run.sh), measured in
 /// the same run with the same sizes: what the pass changed.
 fn before_after(o: &mut String, r: &Results, meta: &Value) {
@@ -445,12 +455,13 @@ fn before_after(o: &mut String, r: &Results, meta: &Value) {
     let _ = writeln!(o, "| figure | before | after | change |");
     let _ = writeln!(o, "|---|---|---|---|");
     let mut row = |name: String, b: Option<f64>, a: Option<f64>, unit: &str| {
-        let fmt = |x: Option<f64>| match x {
-            Some(_) if unit == "ms" => ms(x),
-            Some(_) => format!("{}{unit}", num(x)),
-            None => "–".into(),
-        };
-        let _ = writeln!(o, "| {name} | {} | {} | {} |", fmt(b), fmt(a), ratio(a, b));
+        let _ = writeln!(
+            o,
+            "| {name} | {} | {} | {} |",
+            cell(b, unit),
+            cell(a, unit),
+            ratio(a, b)
+        );
     };
     let (b, a) = (max_step(r, "chatwire-before"), max_step(r, "chatwire"));
     let g = |v: Option<&Value>, k: &str| v.and_then(|v| f(v, k));
@@ -539,11 +550,6 @@ fn versus_node(o: &mut String, r: &Results) {
     let g = |v: Option<&Value>, k: &str| v.and_then(|v| f(v, k));
     let mut row =
         |name: String, c: Option<f64>, n: Option<f64>, higher_better: bool, unit: &str| {
-            let fmt = |x: Option<f64>| match x {
-                Some(_) if unit == "ms" => format!("{} ms", ms(x)),
-                Some(_) => format!("{}{unit}", num(x)),
-                None => "–".into(),
-            };
             let ahead = match (c, n) {
                 (Some(c), Some(n)) if c == n => Some(None),
                 (Some(c), Some(n)) if higher_better => Some(Some(c > n)),
@@ -553,8 +559,8 @@ fn versus_node(o: &mut String, r: &Results) {
             let _ = writeln!(
                 o,
                 "| {name} | {} | {} | {} | {} |",
-                fmt(c),
-                fmt(n),
+                cell(c, unit),
+                cell(n, unit),
                 ratio(c, n),
                 match ahead {
                     Some(Some(true)) => "**yes**",
