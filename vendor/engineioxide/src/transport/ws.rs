@@ -339,11 +339,7 @@ async fn forward_to_socket<H: EngineIoHandler, S>(
         tracing::debug!(sid = %socket.id, "session closed before starting the ws writer");
         return;
     };
-    let InternalRx {
-        buffered_rx,
-        volatile_rx,
-        ..
-    } = &mut *internal_rx;
+    let InternalRx { buffered_rx, .. } = &mut *internal_rx;
 
     // map a packet to a websocket message
     // It is declared as a macro rather than a closure to avoid ownership issues
@@ -398,9 +394,8 @@ async fn forward_to_socket<H: EngineIoHandler, S>(
                 }
             }
             _ = socket.cancellation_token.cancelled() => break,
-            Ok(()) = volatile_rx.changed() => {
-                let val = volatile_rx.borrow_and_update().clone();
-                if let Some(packets) = val {
+            () = socket.volatile.notify.notified() => {
+                if let Some(packets) = socket.volatile.take() {
                     #[cfg(feature = "tracing")]
                     tracing::debug!(sid = ?socket.id, "ws volatile flush: {} packets", packets.len());
                     for item in packets {
@@ -597,6 +592,28 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(msg, Message::text("4hello"));
+    }
+
+    /// chatwire patch 5: volatile packets still reach a WebSocket client.
+    #[tokio::test]
+    async fn writer_sends_volatile_packets() {
+        let socket = socket();
+        let (server, mut client) = ws_pair().await;
+        let (tx, _rx) = server.split();
+        tokio::spawn(forward_to_socket::<StubHandler, _>(socket.clone(), tx));
+
+        assert!(socket.emit_volatile("first"));
+        let msg = tokio::time::timeout(TIMEOUT, client.next()).await.unwrap().unwrap().unwrap();
+        assert_eq!(msg, Message::text("4first"));
+        assert!(socket.emit_volatile("second"));
+        socket.emit(Str::from("buffered")).unwrap();
+        let mut got = Vec::new();
+        for _ in 0..2 {
+            let msg = tokio::time::timeout(TIMEOUT, client.next()).await.unwrap().unwrap().unwrap();
+            got.push(msg);
+        }
+        got.sort_by_key(|m| m.to_string());
+        assert_eq!(got, vec![Message::text("4buffered"), Message::text("4second")]);
     }
 
     #[tokio::test]
