@@ -193,9 +193,8 @@ impl Volatile {
     }
 
     /// Takes the latest volatile packets, if any are waiting.
-    pub fn take(&self) -> Option<PacketBuf> {
-        let packets = self.slot.lock().unwrap_or_else(|e| e.into_inner()).take();
-        packets.map(|p| *p)
+    pub fn take(&self) -> Option<Queued> {
+        self.slot.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 }
 

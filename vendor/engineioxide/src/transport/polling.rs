@@ -279,7 +279,7 @@ mod rx_stream {
             let mut this = self.project();
             loop {
                 if let Some(packets) = this.slot.take() {
-                    return Poll::Ready(Some(packets));
+                    return Poll::Ready(Some(*packets));
                 }
                 ready!(this.notified.as_mut().poll(cx));
                 this.notified.set(this.slot.notify.notified());

@@ -340,69 +340,47 @@ async fn forward_to_socket<H: EngineIoHandler, S>(
         return;
     };
     let InternalRx { buffered_rx, .. } = &mut *internal_rx;
+    let protocol = socket.protocol;
 
-    // map a packet to a websocket message
-    // It is declared as a macro rather than a closure to avoid ownership issues
-    macro_rules! map_fn {
-            ($item:ident) => {
-                let res = match $item {
-                    Packet::Binary(bin) | Packet::BinaryV3(bin) => {
-                        if socket.protocol == ProtocolVersion::V3 {
-                            // v3 protocol requires packet type as the first byte.
-                            // This requires a new buffer. This is OK as it is only for the V3 protocol.
-                            let mut buff = Vec::with_capacity(bin.len() + 1);
-                            buff.push(0x04);
-                            buff.extend(bin);
-                            tx.feed(Message::Binary(buff.into())).await
-                        } else {
-                            tx.feed(Message::Binary(bin)).await
-                        }
-                    }
-                    // A Noop Packet maybe sent by the server to upgrade from a polling connection
-                    // In the case that the packet was not poll in time it will remain in the buffer and therefore
-                    // it should be discarded here
-                    Packet::Noop => Ok(()),
-                    _ => {
-                        let packet: String = $item.try_into().unwrap();
-                        tx.feed(Message::Text(packet.into())).await
-                    }
+    // chatwire patch 6: this future lives as long as the session, and is as large as its
+    // largest state. The packets stay in their box (8 bytes) and are taken one by one,
+    // each turned into its message before the one `feed` await, instead of moving the
+    // `SmallVec` (168 bytes) and a `Packet` into the state at three places.
+    //
+    // Forward buffered packets until the channel is closed or the session is cancelled.
+    loop {
+        let (mut packets, buffered) = tokio::select! {
+            biased;
+            items = buffered_rx.recv() => match items {
+                Some(packets) => (packets, true),
+                None => break,
+            },
+            _ = socket.cancellation_token.cancelled() => break,
+            () = socket.volatile.notify.notified() => match socket.volatile.take() {
+                Some(packets) => {
+                    #[cfg(feature = "tracing")]
+                    tracing::debug!(sid = ?socket.id, "ws volatile flush: {} packets", packets.len());
+                    (packets, false)
+                }
+                None => continue,
+            },
+        };
+        loop {
+            for i in 0..packets.len() {
+                let packet = std::mem::replace(&mut packets[i], Packet::Noop);
+                let Some(msg) = ws_message(packet, protocol) else {
+                    continue;
                 };
-                if let Err(_e) = res {
+                if let Err(_e) = tx.feed(msg).await {
                     #[cfg(feature = "tracing")]
                     tracing::debug!("[sid={}] error sending packet: {}", socket.id, _e);
                 }
-            };
-        }
-
-    // Forward buffered packets until the channel is closed or the session is cancelled.
-    loop {
-        tokio::select! {
-            biased;
-            items = buffered_rx.recv() => {
-                match items {
-                    Some(packets) => {
-                        for item in *packets {
-                            map_fn!(item);
-                        }
-                        while let Ok(packets) = buffered_rx.try_recv() {
-                            for item in *packets {
-                                map_fn!(item);
-                            }
-                        }
-                    }
-                    None => break
-                }
             }
-            _ = socket.cancellation_token.cancelled() => break,
-            () = socket.volatile.notify.notified() => {
-                if let Some(packets) = socket.volatile.take() {
-                    #[cfg(feature = "tracing")]
-                    tracing::debug!(sid = ?socket.id, "ws volatile flush: {} packets", packets.len());
-                    for item in packets {
-                        map_fn!(item);
-                    }
-                }
-            },
+            // Volatile packets are written alone, buffered ones with all that are waiting.
+            match buffered.then(|| buffered_rx.try_recv().ok()).flatten() {
+                Some(next) => packets = next,
+                None => break,
+            }
         }
 
         #[cfg(feature = "tracing")]
@@ -416,6 +394,32 @@ async fn forward_to_socket<H: EngineIoHandler, S>(
     tx.flush().await.ok();
     tx.close().await.ok();
 }
+/// The WebSocket message of a packet, `None` for a Noop.
+fn ws_message(packet: Packet, protocol: ProtocolVersion) -> Option<Message> {
+    match packet {
+        Packet::Binary(bin) | Packet::BinaryV3(bin) => {
+            if protocol == ProtocolVersion::V3 {
+                // v3 protocol requires packet type as the first byte.
+                // This requires a new buffer. This is OK as it is only for the V3 protocol.
+                let mut buff = Vec::with_capacity(bin.len() + 1);
+                buff.push(0x04);
+                buff.extend(bin);
+                Some(Message::Binary(buff.into()))
+            } else {
+                Some(Message::Binary(bin))
+            }
+        }
+        // A Noop Packet maybe sent by the server to upgrade from a polling connection
+        // In the case that the packet was not poll in time it will remain in the buffer and therefore
+        // it should be discarded here
+        Packet::Noop => None,
+        packet => {
+            let packet: String = packet.into();
+            Some(Message::Text(packet.into()))
+        }
+    }
+}
+
 /// Send a Engine.IO [`OpenPacket`] to initiate a websocket connection
 async fn init_handshake<S>(
     sid: Sid,
