@@ -224,25 +224,8 @@ where
     // Pipe between websocket and internal socket channel.
     tokio::spawn(forward_to_socket::<H, S>(socket.clone(), tx));
 
-    // chatwire patch: a session opened on WebSocket runs its heartbeat here, beside the
-    // reads, not in a task of its own (an upgraded session's heartbeat was spawned by polling).
-    let heartbeat = async {
-        if direct {
-            let config = &engine.config;
-            socket.heartbeat(config.ping_interval, config.ping_timeout).await;
-        }
-        std::future::pending::<()>().await
-    };
-    let reader = async {
-        tokio::select! {
-            biased;
-            res = forward_to_handler(&engine, rx, &socket) => res,
-            () = heartbeat => unreachable!("the heartbeat future never completes"),
-        }
-    };
-
     // pipe between internal socket channel and websocket
-    match reader
+    match read_session(&engine, rx, &socket, direct)
         .with_cancellation_token(&socket.cancellation_token)
         .await
     {
@@ -265,6 +248,44 @@ where
         }
     }
     Ok(())
+}
+
+/// The session's reads and, for a session opened on WebSocket, its heartbeat.
+///
+/// chatwire patch: a session opened on WebSocket runs its heartbeat here, beside the
+/// reads, not in a task of its own (an upgraded session's heartbeat was spawned by polling).
+///
+/// chatwire patch 7: an `async fn` whose `select!` builds both futures in place. They
+/// were `async` blocks in `run_session`, the heartbeat's captured by the reader's, and a
+/// block keeps what it captures beside what it runs: the heartbeat (384 bytes) was
+/// stored twice and the reader block once more as a moved-from local.
+async fn read_session<H: EngineIoHandler, S>(
+    engine: &Arc<EngineIo<H>>,
+    rx: SplitStream<WebSocketStream<S>>,
+    socket: &Arc<Socket<H::Data>>,
+    direct: bool,
+) -> Result<(), Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    tokio::select! {
+        biased;
+        res = forward_to_handler(engine, rx, socket) => res,
+        () = heartbeat_if(socket, direct, &engine.config) => unreachable!("the heartbeat future never completes"),
+    }
+}
+
+/// The heartbeat of a session opened on WebSocket; never completes (after a timeout
+/// the socket is closed, which cancels the session).
+async fn heartbeat_if<D: Default + Send + Sync + 'static>(
+    socket: &Socket<D>,
+    direct: bool,
+    config: &EngineIoConfig,
+) {
+    if direct {
+        socket.heartbeat(config.ping_interval, config.ping_timeout).await;
+    }
+    std::future::pending::<()>().await
 }
 
 /// Forwards all packets received from a websocket to a EngineIo [`Socket`]
