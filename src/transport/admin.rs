@@ -16,7 +16,7 @@
 //!   `socketio.rs`, where chat sockets start and end and join and leave rooms;
 //! - operations: `join` / `leave` `(nsp, room, filter?)` and `_disconnect`
 //!   `(nsp, close, filter?)`, on the sockets in room `filter` (a socket id: every
-//!   socket is in its own id's room) or on every socket of `nsp`. An ack, when
+//!   socket is shown in its own id's room, see `shown_rooms`) or on every socket of `nsp`. An ack, when
 //!   asked for, says `{ok, sockets}` or `{ok: false, error}`; the UI asks none.
 //!   Any other event (the Node server's `emit`, a chat event) is refused the same
 //!   way and logged.
@@ -231,8 +231,8 @@ impl Hub {
         self.count("rawDisconnection", Some(reason.to_owned()));
         let (nsp, id, at) = (socket.ns(), socket.id.to_string(), now_iso());
         self.broadcast("socket_disconnected", &(nsp, &id, reason, &at));
-        for room in socket.rooms() {
-            self.broadcast("room_left", &(nsp, room.as_ref(), &id, &at));
+        for room in shown_rooms(socket) {
+            self.broadcast("room_left", &(nsp, &room, &id, &at));
         }
     }
 
@@ -248,15 +248,16 @@ impl Hub {
 
     /// An operation's join: `socket` joins `room` (and the UI hears of it).
     fn put_in(&self, socket: &SocketRef, room: &str) {
-        if !socket.rooms().iter().any(|r| r == room) {
+        if !shown_rooms(socket).iter().any(|r| r == room) {
             socket.join(room.to_owned());
             self.joined(socket, &[room.to_owned()]);
         }
     }
 
     /// An operation's leave: `socket` leaves `room` (and the UI hears of it).
+    /// A socket stays in its own id's room (chatwire's is only shown, see `shown_rooms`).
     fn take_out(&self, socket: &SocketRef, room: &str) {
-        if socket.rooms().iter().any(|r| r == room) {
+        if room != socket.id.to_string() && socket.rooms().iter().any(|r| r == room) {
             socket.leave(room.to_owned());
             self.left(socket, &[room.to_owned()]);
         }
@@ -403,7 +404,17 @@ impl Hub {
     fn targets(&self, nsp: &str, filter: Option<&str>) -> Result<Vec<SocketRef>, &'static str> {
         let op = self.io.of(nsp).ok_or("unknown namespace")?;
         Ok(match filter {
-            Some(room) => op.within(room.to_owned()).sockets(),
+            Some(room) => {
+                // A socket id names the socket (its room is only shown, see `shown_rooms`).
+                let named = room.parse::<Sid>().ok().and_then(|sid| op.get_socket(sid));
+                let mut in_room = op.within(room.to_owned()).sockets();
+                if let Some(s) = named
+                    && !in_room.iter().any(|x| x.id == s.id)
+                {
+                    in_room.push(s);
+                }
+                in_room
+            }
             None => op.sockets(),
         })
     }
@@ -765,8 +776,22 @@ fn serialize(s: &SocketRef, t: &Tracked) -> Value {
             "url": url,
             "xdomain": header("origin").is_some(),
         },
-        "rooms": s.rooms().iter().map(|r| r.as_ref()).collect::<Vec<&str>>(),
+        "rooms": shown_rooms(s),
     })
+}
+
+/// A socket's rooms as the UI shows them: first its own id's, which every socket
+/// is in with Node (chatwire's chat sockets do not join it: issue 13, `prepare_inbox`).
+fn shown_rooms(s: &SocketRef) -> Vec<String> {
+    let own = s.id.to_string();
+    let mut rooms = vec![own.clone()];
+    rooms.extend(
+        s.rooms()
+            .into_iter()
+            .map(|r| r.into_owned())
+            .filter(|r| *r != own),
+    );
+    rooms
 }
 
 #[cfg(test)]

@@ -397,11 +397,13 @@ impl FromMessageParts<LocalAdapter> for Enqueue {
 }
 
 /// Called from a connect middleware: creates the inbox and routes every event to it.
-/// The socket also joins a room named after its own id: socketioxide's
-/// `except(sid)` skips the sockets *in that room*, and sockets join none by default,
-/// so without it "everyone but the sender" would include the sender.
+///
+/// The socket joins no room named after its own id (Node's sockets do): that room
+/// cost about 0.3 KiB per connection in socketioxide's room map (issue 13), and
+/// chatwire only needed it for "everyone but the sender", which `emit_to_users` asks
+/// as a broadcast from the sender's socket. The admin UI shows the room as Node does
+/// (`admin::shown_rooms`).
 pub fn prepare_inbox(socket: &SocketRef, capacity: usize) {
-    socket.join(socket.id.to_string());
     socket.extensions.insert(InboxExt(Arc::new(Inbox {
         capacity: capacity.max(1),
         state: std::sync::Mutex::new(InboxState {
@@ -570,10 +572,16 @@ pub async fn emit_to_users<T: Serialize + ?Sized>(
         return;
     }
     let n = rooms.len() as u64;
-    let mut op = io.to(rooms);
-    if let Some(sid) = except.and_then(|s| s.parse::<socketioxide::socket::Sid>().ok()) {
-        op = op.except(sid);
-    }
+    // A broadcast from a socket skips that socket (socketioxide's `except(sid)` would
+    // skip the sockets in a room named `sid`, and sockets are in none). A sender gone
+    // meanwhile is in no room any more.
+    let sender = except
+        .and_then(|s| s.parse::<socketioxide::socket::Sid>().ok())
+        .and_then(|sid| io.get_socket(sid));
+    let op = match sender {
+        Some(s) => s.to(rooms),
+        None => io.to(rooms),
+    };
     match op.emit(event, data).await {
         Ok(()) => metrics::counter!("chatwire_deliveries_total", "event" => event).increment(n),
         Err(e) => broadcast_failed(&e, event),

@@ -166,8 +166,8 @@ async fn enter(ctx: &Ctx, s: &SocketRef, state: &ConnState, user: users::Model) 
         let id = user.id;
         c.user = Some(user);
         c.counted = true;
-        // Deliveries address the user's room; `except(sid)` works because
-        // `prepare_inbox` put the socket in its own-id room.
+        // Deliveries address the user's room (`emit_to_users` skips the sender's
+        // socket by broadcasting from it).
         socketio::join(s, [socketio::user_room(id)]);
         calls::endpoint_opened(&ctx.core, id).await;
         // Held across the announcement so the disconnect handler waits for it.

@@ -224,25 +224,8 @@ where
     // Pipe between websocket and internal socket channel.
     tokio::spawn(forward_to_socket::<H, S>(socket.clone(), tx));
 
-    // chatwire patch: a session opened on WebSocket runs its heartbeat here, beside the
-    // reads, not in a task of its own (an upgraded session's heartbeat was spawned by polling).
-    let heartbeat = async {
-        if direct {
-            let config = &engine.config;
-            socket.heartbeat(config.ping_interval, config.ping_timeout).await;
-        }
-        std::future::pending::<()>().await
-    };
-    let reader = async {
-        tokio::select! {
-            biased;
-            res = forward_to_handler(&engine, rx, &socket) => res,
-            () = heartbeat => unreachable!("the heartbeat future never completes"),
-        }
-    };
-
     // pipe between internal socket channel and websocket
-    match reader
+    match read_session(&engine, rx, &socket, direct)
         .with_cancellation_token(&socket.cancellation_token)
         .await
     {
@@ -267,6 +250,44 @@ where
     Ok(())
 }
 
+/// The session's reads and, for a session opened on WebSocket, its heartbeat.
+///
+/// chatwire patch: a session opened on WebSocket runs its heartbeat here, beside the
+/// reads, not in a task of its own (an upgraded session's heartbeat was spawned by polling).
+///
+/// chatwire patch 7: an `async fn` whose `select!` builds both futures in place. They
+/// were `async` blocks in `run_session`, the heartbeat's captured by the reader's, and a
+/// block keeps what it captures beside what it runs: the heartbeat (384 bytes) was
+/// stored twice and the reader block once more as a moved-from local.
+async fn read_session<H: EngineIoHandler, S>(
+    engine: &Arc<EngineIo<H>>,
+    rx: SplitStream<WebSocketStream<S>>,
+    socket: &Arc<Socket<H::Data>>,
+    direct: bool,
+) -> Result<(), Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    tokio::select! {
+        biased;
+        res = forward_to_handler(engine, rx, socket) => res,
+        () = heartbeat_if(socket, direct, &engine.config) => unreachable!("the heartbeat future never completes"),
+    }
+}
+
+/// The heartbeat of a session opened on WebSocket; never completes (after a timeout
+/// the socket is closed, which cancels the session).
+async fn heartbeat_if<D: Default + Send + Sync + 'static>(
+    socket: &Socket<D>,
+    direct: bool,
+    config: &EngineIoConfig,
+) {
+    if direct {
+        socket.heartbeat(config.ping_interval, config.ping_timeout).await;
+    }
+    std::future::pending::<()>().await
+}
+
 /// Forwards all packets received from a websocket to a EngineIo [`Socket`]
 async fn forward_to_handler<H: EngineIoHandler, S>(
     engine: &Arc<EngineIo<H>>,
@@ -286,8 +307,8 @@ where
                     break;
                 }
                 Packet::Pong | Packet::Ping => {
-                    // A full channel means that the client is already known to be alive.
-                    socket.heartbeat_tx.try_send(()).ok();
+                    // A permit already stored means that the client is already known to be alive.
+                    socket.heartbeat.notify_one();
                     Ok::<(), Error>(())
                 }
                 Packet::Message(msg) => {
@@ -339,75 +360,48 @@ async fn forward_to_socket<H: EngineIoHandler, S>(
         tracing::debug!(sid = %socket.id, "session closed before starting the ws writer");
         return;
     };
-    let InternalRx {
-        buffered_rx,
-        volatile_rx,
-        ..
-    } = &mut *internal_rx;
+    let InternalRx { buffered_rx, .. } = &mut *internal_rx;
+    let protocol = socket.protocol;
 
-    // map a packet to a websocket message
-    // It is declared as a macro rather than a closure to avoid ownership issues
-    macro_rules! map_fn {
-            ($item:ident) => {
-                let res = match $item {
-                    Packet::Binary(bin) | Packet::BinaryV3(bin) => {
-                        if socket.protocol == ProtocolVersion::V3 {
-                            // v3 protocol requires packet type as the first byte.
-                            // This requires a new buffer. This is OK as it is only for the V3 protocol.
-                            let mut buff = Vec::with_capacity(bin.len() + 1);
-                            buff.push(0x04);
-                            buff.extend(bin);
-                            tx.feed(Message::Binary(buff.into())).await
-                        } else {
-                            tx.feed(Message::Binary(bin)).await
-                        }
-                    }
-                    // A Noop Packet maybe sent by the server to upgrade from a polling connection
-                    // In the case that the packet was not poll in time it will remain in the buffer and therefore
-                    // it should be discarded here
-                    Packet::Noop => Ok(()),
-                    _ => {
-                        let packet: String = $item.try_into().unwrap();
-                        tx.feed(Message::Text(packet.into())).await
-                    }
+    // chatwire patch 6: this future lives as long as the session, and is as large as its
+    // largest state. The packets stay in their box (8 bytes) and are taken one by one,
+    // each turned into its message before the one `feed` await, instead of moving the
+    // `SmallVec` (168 bytes) and a `Packet` into the state at three places.
+    //
+    // Forward buffered packets until the channel is closed or the session is cancelled.
+    loop {
+        let (mut packets, buffered) = tokio::select! {
+            biased;
+            items = buffered_rx.recv() => match items {
+                Some(packets) => (packets, true),
+                None => break,
+            },
+            _ = socket.cancellation_token.cancelled() => break,
+            () = socket.volatile.notify.notified() => match socket.volatile.take() {
+                Some(packets) => {
+                    #[cfg(feature = "tracing")]
+                    tracing::debug!(sid = ?socket.id, "ws volatile flush: {} packets", packets.len());
+                    (packets, false)
+                }
+                None => continue,
+            },
+        };
+        loop {
+            for i in 0..packets.len() {
+                let packet = std::mem::replace(&mut packets[i], Packet::Noop);
+                let Some(msg) = ws_message(packet, protocol) else {
+                    continue;
                 };
-                if let Err(_e) = res {
+                if let Err(_e) = tx.feed(msg).await {
                     #[cfg(feature = "tracing")]
                     tracing::debug!("[sid={}] error sending packet: {}", socket.id, _e);
                 }
-            };
-        }
-
-    // Forward buffered packets until the channel is closed or the session is cancelled.
-    loop {
-        tokio::select! {
-            biased;
-            items = buffered_rx.recv() => {
-                match items {
-                    Some(packets) => {
-                        for item in *packets {
-                            map_fn!(item);
-                        }
-                        while let Ok(packets) = buffered_rx.try_recv() {
-                            for item in *packets {
-                                map_fn!(item);
-                            }
-                        }
-                    }
-                    None => break
-                }
             }
-            _ = socket.cancellation_token.cancelled() => break,
-            Ok(()) = volatile_rx.changed() => {
-                let val = volatile_rx.borrow_and_update().clone();
-                if let Some(packets) = val {
-                    #[cfg(feature = "tracing")]
-                    tracing::debug!(sid = ?socket.id, "ws volatile flush: {} packets", packets.len());
-                    for item in packets {
-                        map_fn!(item);
-                    }
-                }
-            },
+            // Volatile packets are written alone, buffered ones with all that are waiting.
+            match buffered.then(|| buffered_rx.try_recv().ok()).flatten() {
+                Some(next) => packets = next,
+                None => break,
+            }
         }
 
         #[cfg(feature = "tracing")]
@@ -421,6 +415,32 @@ async fn forward_to_socket<H: EngineIoHandler, S>(
     tx.flush().await.ok();
     tx.close().await.ok();
 }
+/// The WebSocket message of a packet, `None` for a Noop.
+fn ws_message(packet: Packet, protocol: ProtocolVersion) -> Option<Message> {
+    match packet {
+        Packet::Binary(bin) | Packet::BinaryV3(bin) => {
+            if protocol == ProtocolVersion::V3 {
+                // v3 protocol requires packet type as the first byte.
+                // This requires a new buffer. This is OK as it is only for the V3 protocol.
+                let mut buff = Vec::with_capacity(bin.len() + 1);
+                buff.push(0x04);
+                buff.extend(bin);
+                Some(Message::Binary(buff.into()))
+            } else {
+                Some(Message::Binary(bin))
+            }
+        }
+        // A Noop Packet maybe sent by the server to upgrade from a polling connection
+        // In the case that the packet was not poll in time it will remain in the buffer and therefore
+        // it should be discarded here
+        Packet::Noop => None,
+        packet => {
+            let packet: String = packet.into();
+            Some(Message::Text(packet.into()))
+        }
+    }
+}
+
 /// Send a Engine.IO [`OpenPacket`] to initiate a websocket connection
 async fn init_handshake<S>(
     sid: Sid,
@@ -597,6 +617,28 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(msg, Message::text("4hello"));
+    }
+
+    /// chatwire patch 5: volatile packets still reach a WebSocket client.
+    #[tokio::test]
+    async fn writer_sends_volatile_packets() {
+        let socket = socket();
+        let (server, mut client) = ws_pair().await;
+        let (tx, _rx) = server.split();
+        tokio::spawn(forward_to_socket::<StubHandler, _>(socket.clone(), tx));
+
+        assert!(socket.emit_volatile("first"));
+        let msg = tokio::time::timeout(TIMEOUT, client.next()).await.unwrap().unwrap().unwrap();
+        assert_eq!(msg, Message::text("4first"));
+        assert!(socket.emit_volatile("second"));
+        socket.emit(Str::from("buffered")).unwrap();
+        let mut got = Vec::new();
+        for _ in 0..2 {
+            let msg = tokio::time::timeout(TIMEOUT, client.next()).await.unwrap().unwrap().unwrap();
+            got.push(msg);
+        }
+        got.sort_by_key(|m| m.to_string());
+        assert_eq!(got, vec![Message::text("4buffered"), Message::text("4second")]);
     }
 
     #[tokio::test]
