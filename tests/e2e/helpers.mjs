@@ -216,6 +216,7 @@ export function startServer(extraEnv = {}, opts = {}) {
     urls,
     dir,
     logPath,
+    pid: child.pid,
     databaseUrl,
     get stderr() {
       return stderrText;
