@@ -664,7 +664,7 @@ fn goals(o: &mut String, r: &Results) {
     );
     let _ = writeln!(
         o,
-        "| the same in cluster mode (2 processes) | twice that | not implemented yet | | | not measured |"
+        "| the same in cluster mode (2 processes) | twice that | measured by `bench/cluster.sh` in its own run: \"Two nodes\" below | | | see below |"
     );
     let rate = |v: Option<&Value>| v.and_then(|v| f(v, "connects_per_s"));
     let _ = writeln!(
