@@ -52,7 +52,9 @@ pub async fn send(
     delivery: Delivery,
     origin: Option<ConnId>,
 ) -> Result<MessageOut> {
-    persist(core, sender, msg, kinds, delivery, origin, false).await
+    submit(core, sender, msg, kinds, delivery, origin)
+        .await?
+        .await
 }
 
 /// As [`send`], with the content stored encrypted at rest (`is_encrypted`) under
@@ -65,7 +67,9 @@ pub async fn send_encrypted(
     delivery: Delivery,
     origin: Option<ConnId>,
 ) -> Result<MessageOut> {
-    persist(core, sender, msg, kinds, delivery, origin, true).await
+    let draft = draft(core, sender, msg, kinds, delivery, origin, true).await?;
+    // Sequence, commit and publication happen in the writer, in batches.
+    core.writer.write(draft).await
 }
 
 /// As [`send`], but returns once the message is checked and queued for the
@@ -83,20 +87,6 @@ pub async fn submit(
 ) -> Result<Committed> {
     let draft = draft(core, sender, msg, kinds, delivery, origin, false).await?;
     core.writer.submit(draft).await
-}
-
-async fn persist(
-    core: &Core,
-    sender: &users::Model,
-    msg: NewMessage<'_>,
-    kinds: &[Kind],
-    delivery: Delivery,
-    origin: Option<ConnId>,
-    encrypt: bool,
-) -> Result<MessageOut> {
-    let draft = draft(core, sender, msg, kinds, delivery, origin, encrypt).await?;
-    // Sequence, commit and publication happen in the writer, in batches.
-    core.writer.write(draft).await
 }
 
 /// Checks a new message and its sender's rights and budget, and addresses it.

@@ -124,15 +124,19 @@ impl ClientEvent {
             E::SearchUser(p) => people::search_user(c, p).await,
             E::CheckChat(p) => personal::check_chat(c, p).await,
             E::CreatePersonalChat(p) => personal::create_personal_chat(c, p).await,
-            E::SendPersonalMessage(p) => {
-                messages::send(c, p.chat_id, &p.content, Kind::Direct).await
-            }
+            E::SendPersonalMessage(p) => messages::submit(c, p.chat_id, &p.content, Kind::Direct)
+                .await?
+                .await
+                .map(drop),
             E::ReadPersonalMessage(p) => messages::read(c, p.chat_id, Kind::Direct).await,
             E::FetchPersonalChat(p, page) => personal::fetch_personal_chat(c, p, page).await,
-            E::SendSelfMessage(p) => messages::send_self(c, &p.content).await,
+            E::SendSelfMessage(p) => messages::submit_self(c, &p.content).await?.await.map(drop),
             E::FetchSelfChat(page) => personal::fetch_self_chat(c, page).await,
             E::CreateGroupChat(p) => group::create_group_chat(c, p).await,
-            E::SendGroupMessage(p) => messages::send(c, p.group_id, &p.content, Kind::Group).await,
+            E::SendGroupMessage(p) => messages::submit(c, p.group_id, &p.content, Kind::Group)
+                .await?
+                .await
+                .map(drop),
             E::ReadGroupMessage(p) => messages::read(c, p.group_id, Kind::Group).await,
             E::FetchGroupChat(p, page) => group::fetch_group_chat(c, p, page).await,
             E::AddMember(p) => group::add_member(c, p).await,

@@ -11,36 +11,9 @@ use crate::core::{
 };
 use crate::profiles::expresschat::wire::ChatKey;
 
-/// Sends `content` to a personal chat or a group (`kind`) the caller is in.
-pub async fn send(c: &Caller<'_>, chat: ChatKey, content: &str, kind: Kind) -> Result<()> {
-    let msg = NewMessage {
-        conversation_id: chat.get()?,
-        content,
-        kind: "text",
-        client_ref: None,
-    };
-    deliver(c, msg, kind).await
-}
-
-/// A note to oneself, in the self chat.
-pub async fn send_self(c: &Caller<'_>, content: &str) -> Result<()> {
-    let conv = conversations::self_chat(&c.ctx.core, c.me()).await?;
-    let msg = NewMessage {
-        conversation_id: conv.id,
-        content,
-        kind: "text",
-        client_ref: None,
-    };
-    deliver(c, msg, Kind::SelfChat).await
-}
-
-async fn deliver(c: &Caller<'_>, msg: NewMessage<'_>, kind: Kind) -> Result<()> {
-    submit_to(c, msg, kind).await?.await?;
-    Ok(())
-}
-
-/// As [`send`], returning once the message is checked and queued: what it returns
-/// resolves when the message is committed (the inbox awaits it later, in order;
+/// Sends `content` to a personal chat or a group (`kind`) the caller is in,
+/// returning once the message is checked and queued: what it returns resolves
+/// when the message is committed (the inbox awaits it later, in order;
 /// `events::pipelined`).
 pub async fn submit(
     c: &Caller<'_>,
@@ -48,28 +21,27 @@ pub async fn submit(
     content: &str,
     kind: Kind,
 ) -> Result<messages::Committed> {
-    let msg = NewMessage {
-        conversation_id: chat.get()?,
-        content,
-        kind: "text",
-        client_ref: None,
-    };
-    submit_to(c, msg, kind).await
+    submit_to(c, chat.get()?, content, kind).await
 }
 
-/// As [`send_self`], returning once the note is queued.
+/// A note to oneself, in the self chat, returning once it is queued.
 pub async fn submit_self(c: &Caller<'_>, content: &str) -> Result<messages::Committed> {
     let conv = conversations::self_chat(&c.ctx.core, c.me()).await?;
+    submit_to(c, conv.id, content, Kind::SelfChat).await
+}
+
+async fn submit_to(
+    c: &Caller<'_>,
+    conversation_id: i64,
+    content: &str,
+    kind: Kind,
+) -> Result<messages::Committed> {
     let msg = NewMessage {
-        conversation_id: conv.id,
+        conversation_id,
         content,
         kind: "text",
         client_ref: None,
     };
-    submit_to(c, msg, Kind::SelfChat).await
-}
-
-async fn submit_to(c: &Caller<'_>, msg: NewMessage<'_>, kind: Kind) -> Result<messages::Committed> {
     let origin = c.origin.clone();
     messages::submit(&c.ctx.core, c.user, msg, &[kind], Delivery::Members, origin).await
 }
