@@ -14,9 +14,11 @@ after(async () => {
 });
 
 test("a tab that stops reading is disconnected, never left with a gap", async () => {
-  // A buffer of 64 packets: far more than a tab that reads falls behind on a
-  // loaded machine, far less than what piles up for the paused one.
-  const server = await startServer({ SOCKET_BUFFER: "64", MAX_CONTENT_LEN: "100000" });
+  // A buffer of 256 packets: far more than a tab that reads falls behind on a
+  // loaded machine (a sender's pipelined sends reach it in bursts of up to 65
+  // messages, MAX_TAILS + 1 in transport/socketio.rs), far less than what piles
+  // up for the paused one.
+  const server = await startServer({ SOCKET_BUFFER: "256", MAX_CONTENT_LEN: "100000" });
   servers.push(server);
   const base = server.urls.expresschat;
   const opts = { transports: ["websocket"] };
@@ -32,10 +34,11 @@ test("a tab that stops reading is disconnected, never left with a gap", async ()
   // fill, then its send buffer on the server.
   const tcp = ben.socket.io.engine.transport.ws._socket;
   tcp.pause();
-  // 450 x 60 KB = 27 MB: more than the kernel's socket buffers take for the
-  // paused tab, so its buffer on the server fills; one history page (500) holds them.
+  // 450 x 90 KB = 40 MB: more than the kernel's socket buffers and 256 packets
+  // (23 MB) take for the paused tab, so its buffer on the server fills; one
+  // history page (500) holds them.
   const N = 450;
-  const body = "x".repeat(60_000);
+  const body = "x".repeat(90_000);
   for (let i = 0; i < N; i++) ann.socket.emit("send-personal-message", { ChatId, Content: `${i} ${body}` });
   for (let i = 0; i < N; i++) {
     const m = await benTab2.rec.next("receive-personal-message", 20000);
